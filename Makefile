@@ -1,0 +1,46 @@
+# Two commands do all set-up on a fresh machine: `make run` and `make test` (see README.md).
+SHELL := /bin/bash
+PY_VERSION ?= 3.11
+VENV := .venv
+STAMP := $(VENV)/.installed-stamp
+UV := .tools/bin/uv
+
+.PHONY: install run test test-pg eval bench eval-docs bench-docs clean
+
+$(UV):
+	python$(PY_VERSION) -m venv .tools || python3 -m venv .tools
+	.tools/bin/pip install --quiet 'uv>=0.5,<1'
+
+# Installs from the lock file: face_recognition's `dlib` is overridden by the prebuilt dlib-bin wheel.
+$(STAMP): pyproject.toml uv.lock | $(UV)
+	$(UV) sync --frozen --inexact --extra test --python $(PY_VERSION)
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+run: install
+	@scripts/run.sh
+
+test: install
+	@scripts/ensure_services.sh
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+# The same suite against PostgreSQL (what CI runs).
+test-pg: install
+	@scripts/ensure_services.sh --postgres
+	IDSVC_TEST_DATABASE_URL=$${IDSVC_TEST_DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/idsvc_test} $(VENV)/bin/pytest $(PYTEST_ARGS)
+
+eval: install
+	$(VENV)/bin/python scripts/eval_liveness.py
+
+bench: install
+	$(VENV)/bin/python scripts/bench_liveness.py
+
+eval-docs: install
+	$(VENV)/bin/python scripts/eval_docs.py
+
+bench-docs: install
+	$(VENV)/bin/python scripts/bench_docs.py
+
+clean:
+	rm -rf $(VENV) .tools var .pytest_cache

@@ -1,0 +1,1 @@
+"""idsvc: WeChat-first identity and document service."""

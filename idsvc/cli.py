@@ -1,0 +1,171 @@
+"""The ``idsvc`` command: serve, API keys, members, audit; features add their own verbs."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+import click
+
+from idsvc.config import ConfigError, Settings
+
+_services: Any = None
+
+
+def get_services() -> Any:
+    """Services built from the environment, once per CLI process."""
+    global _services
+    if _services is None:
+        from idsvc.services import build_services
+
+        try:
+            _services = build_services(Settings.from_env())
+        except ConfigError as exc:
+            raise click.ClickException(str(exc)) from exc
+    return _services
+
+
+@click.group()
+def cli() -> None:
+    """idsvc: WeChat-first identity and document service."""
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--workers", default=0, type=int, help="Processes (default: 2, or 1 with the in-process Redis).")
+@click.option("--threads", default=64, show_default=True, type=int, help="Threads per process; each open long-poll holds one.")
+def serve(host: str, port: int, workers: int, threads: int) -> None:
+    """Run the HTTP service under gunicorn (threaded workers)."""
+    from gunicorn.app.base import BaseApplication
+
+    try:
+        settings = Settings.from_env()
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
+    if not settings.redis_url:
+        # fakeredis lives inside one process: more workers would each see different sessions.
+        workers = 1
+        click.echo("IDSVC_REDIS_URL is not set: using an in-process Redis (fakeredis), single worker, data lost on exit.", err=True)
+    workers = workers or 2
+    if settings.secret_generated:
+        click.echo("IDSVC_SECRET_KEY is not set: generated a random key for this run (sessions and cookies end with it).", err=True)
+        # Every worker must sign with the same key: pin the generated one for the child processes.
+        import os
+
+        os.environ["IDSVC_SECRET_KEY"] = str(settings.secret_key)
+
+    class _App(BaseApplication):  # type: ignore[misc]
+        def load_config(self) -> None:
+            for key, value in {
+                "bind": f"{host}:{port}",
+                "workers": workers,
+                "worker_class": "gthread",
+                "threads": threads,
+                # Long-polls hold a request up to 30 s; the worker timeout must exceed that.
+                "timeout": 90,
+                "graceful_timeout": 10,
+                "accesslog": None,
+                "errorlog": "-",
+                "loglevel": "warning",
+            }.items():
+                self.cfg.set(key, value)
+
+        def load(self) -> Any:
+            from idsvc.app import create_app
+
+            return create_app(settings if workers == 1 else Settings.from_env())
+
+    _App().run()
+
+
+@cli.group()
+def apikey() -> None:
+    """Manage API keys."""
+
+
+@apikey.command("create")
+@click.option("--name", required=True)
+@click.option("--role", required=True, type=click.Choice(["platform", "local", "national"]))
+@click.option("--association", default=None, help="Association / region code (required for role local).")
+def apikey_create(name: str, role: str, association: str | None) -> None:
+    """Create a key and print it once on stdout; only its hash is stored."""
+    from idsvc import apikeys, audit
+
+    svc = get_services()
+    try:
+        with svc.db.session() as db:
+            key = apikeys.create(db, name, role, association)
+            audit.record(db, "apikey.created", "cli", key.split("_")[1], {"name": name, "role": role, "association": association})
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from exc
+    click.echo(key)
+
+
+@cli.group()
+def member() -> None:
+    """Manage members."""
+
+
+@member.command("add")
+@click.option("--member-id", required=True)
+@click.option("--name", required=True)
+@click.option("--id-number", required=True)
+@click.option("--association", required=True)
+def member_add(member_id: str, name: str, id_number: str, association: str) -> None:
+    """Add a member (a valid 15- or 18-digit ID number, stored as given)."""
+    from idsvc import audit
+    from idsvc.db import Member
+    from idsvc.idnumber import InvalidIdNumber, normalise, validate
+    from idsvc.logs import mask_id_number
+
+    number = normalise(id_number)
+    try:
+        validate(number)
+    except InvalidIdNumber as exc:
+        raise click.BadParameter(exc.message_en, param_hint="--id-number") from exc
+    svc = get_services()
+    with svc.db.session() as db:
+        if db.get(Member, member_id) is not None:
+            raise click.ClickException(f"member {member_id} already exists")
+        if db.query(Member).filter_by(id_number=number).first() is not None:
+            raise click.ClickException("another member already has this ID number")
+        db.add(Member(member_id=member_id, name=name, id_number=number, association=association))
+        audit.record(db, "member.added", "cli", f"member:{member_id}", {"id_number": mask_id_number(number), "association": association})
+    click.echo(json.dumps({"member_id": member_id, "name": name, "id_number": mask_id_number(number), "association": association}, ensure_ascii=False))
+
+
+@cli.group("audit")
+def audit_group() -> None:
+    """The hash-chained audit log."""
+
+
+@audit_group.command("verify")
+def audit_verify() -> None:
+    """Walk the chain; exit 1 and name the first broken link if any."""
+    from idsvc import audit
+
+    with get_services().db.session() as db:
+        report = audit.verify(db)
+    if report.ok:
+        click.echo(f"audit chain intact: {report.entries} entries")
+        return
+    click.echo(f"audit chain BROKEN at entry {report.first_broken_seq}: {report.problem} ({report.entries} entries verified before it)", err=True)
+    sys.exit(1)
+
+
+def _register_features() -> None:
+    from idsvc.documents import cli as documents_cli
+    from idsvc.idchange import cli as idchange_cli
+    from idsvc.liveness import cli as liveness_cli
+
+    for module in (liveness_cli, documents_cli, idchange_cli):
+        module.register(cli)
+
+
+_register_features()
+
+
+def main() -> None:
+    cli()

@@ -1,0 +1,1 @@
+"""Desktop QR verification sessions scanned from WeChat."""

@@ -1,0 +1,87 @@
+"""The pure state machine: every transition and refusal, with an explicit clock."""
+
+from __future__ import annotations
+
+import pytest
+
+from idsvc.errors import IdsvcError
+from idsvc.qr import sessions as sm
+
+T0 = 1_800_000_000.0
+
+
+def fresh(ttl: int = 300) -> sm.Session:
+    return sm.new_session("sid", "m-1", "login", {"ip": "1.2.3.4", "user_agent": "UA"}, T0, ttl)
+
+
+def test_new_session_has_three_distinct_choices_including_the_code() -> None:
+    for _ in range(50):
+        s = fresh()
+        assert len(set(s["choices"])) == 3 and s["match_code"] in s["choices"]
+        assert s["status"] == "pending" and s["version"] == 1 and s["expires_at"] == T0 + 300
+
+
+def test_scan_confirm_path() -> None:
+    s = sm.scan(fresh(), "o1", T0 + 1)
+    assert s["status"] == "scanned" and s["version"] == 2 and s["openid"] == "o1"
+    assert sm.scan(s, "o1", T0 + 2) is None  # same phone again: no change
+    s = sm.confirm(s, "o1", s["match_code"], T0 + 3)
+    assert s["status"] == "confirmed" and s["version"] == 3 and s["confirmed_at"] == T0 + 3
+
+
+def test_second_openid_conflicts() -> None:
+    s = sm.scan(fresh(), "o1", T0 + 1)
+    with pytest.raises(IdsvcError) as e:
+        sm.scan(s, "o2", T0 + 2)
+    assert e.value.status == 409 and e.value.code == "already_scanned" and e.value.message == "二维码已被其他微信扫描"
+
+
+def test_wrong_code_fails_and_is_final() -> None:
+    s = sm.scan(fresh(), "o1", T0 + 1)
+    wrong = next(c for c in s["choices"] if c != s["match_code"])
+    s = sm.confirm(s, "o1", wrong, T0 + 2)
+    assert s["status"] == "failed" and s["failure"]["code"] == "match_code_mismatch" and s["finished_at"] == T0 + 2
+    with pytest.raises(IdsvcError):
+        sm.confirm(s, "o1", s["match_code"], T0 + 3)
+
+
+def test_confirm_needs_scan_and_same_openid() -> None:
+    with pytest.raises(IdsvcError) as e:
+        sm.confirm(fresh(), "o1", "10", T0)
+    assert e.value.status == 403
+    s = sm.scan(fresh(), "o1", T0)
+    with pytest.raises(IdsvcError):
+        sm.confirm(s, "o2", s["match_code"], T0)
+
+
+def test_expiry_is_lazy_and_blocks_everything() -> None:
+    s = fresh(ttl=10)
+    assert sm.expire(s, T0 + 9.9) is None
+    assert not sm.is_expired(s, T0 + 9.9) and sm.is_expired(s, T0 + 10)
+    with pytest.raises(IdsvcError) as e:
+        sm.scan(s, "o1", T0 + 11)
+    assert e.value.status == 410
+    expired = sm.expire(s, T0 + 10)
+    assert expired is not None and expired["status"] == "expired"
+    assert sm.expire(expired, T0 + 20) is None  # final states never expire again
+
+
+def test_scanned_session_keeps_the_original_deadline() -> None:
+    s = sm.scan(fresh(ttl=10), "o1", T0 + 8)
+    assert s["expires_at"] == T0 + 10
+    with pytest.raises(IdsvcError):
+        sm.confirm(s, "o1", s["match_code"], T0 + 10)
+
+
+@pytest.mark.parametrize("status", ["verified", "failed", "cancelled", "expired"])
+def test_cancel_only_from_non_final(status: str) -> None:
+    s = {**fresh(), "status": status}
+    with pytest.raises(IdsvcError):
+        sm.cancel(s, T0)
+    assert sm.cancel(fresh(), T0)["status"] == "cancelled"
+
+
+def test_public_view_hides_secrets() -> None:
+    view = sm.public_view(sm.scan(fresh(), "o_secret", T0))
+    assert "match_code" not in view and "openid" not in view and "choices" not in view
+    assert view["expires_at"].endswith("Z")
