@@ -1,0 +1,1 @@
+"""idsvc.documents"""

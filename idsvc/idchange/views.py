@@ -1,0 +1,223 @@
+"""HTTP endpoints of the ID-number change workflow (``/v1/id-changes``) and the member view."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, request
+
+from idsvc.auth import current_principal, require_role
+from idsvc.errors import IdsvcError, invalid_input, payload_too_large
+from idsvc.http import json_object, json_response, no_store, string_field
+from idsvc.idchange import queries, service
+from idsvc.idchange.proofs import MAX_PROOF_BYTES
+from idsvc.idchange.workflow import MAX_COMMENT, NATIONAL_DECISIONS, REVIEW_DECISIONS, Action, State, decision
+from idsvc.services import services
+
+bp = Blueprint("idchange", __name__)
+
+# Multipart framing and the three text fields fit well inside this; anything bigger is a too-big proof.
+FORM_OVERHEAD = 64 * 1024
+
+
+def _principal() -> Any:
+    principal = current_principal()
+    assert principal is not None
+    return principal
+
+
+def _read_proof() -> bytes:
+    upload = request.files.get("proof")
+    if upload is None:
+        raise invalid_input("proof", "is required (multipart file field)", "为必填项（multipart 文件字段）")
+    data = upload.stream.read(MAX_PROOF_BYTES + 1)
+    if len(data) > MAX_PROOF_BYTES:
+        raise payload_too_large(MAX_PROOF_BYTES)
+    return data
+
+
+@bp.post("/v1/id-changes")
+@require_role("platform")
+def file_change() -> Any:
+    """File a change request for a member (multipart: member_id, new_id_number, reason, proof) → 201."""
+    if request.mimetype != "multipart/form-data":
+        raise IdsvcError("multipart_required", "请以 multipart/form-data 上传证明文件", "Send multipart/form-data with the proof file", status=415)
+    if request.content_length is not None and request.content_length > MAX_PROOF_BYTES + FORM_OVERHEAD:
+        raise payload_too_large(MAX_PROOF_BYTES)  # refuse before parsing megabytes we will not keep
+    form = request.form.to_dict()
+    member_id = string_field(form, "member_id", max_len=64)
+    new_id_number = string_field(form, "new_id_number", max_len=32)
+    reason = string_field(form, "reason", max_len=service.MAX_REASON)
+    proof = _read_proof()
+    req = service.file_request(services(), _principal(), member_id, new_id_number, reason, proof)
+    return json_response(queries.detail(services(), _principal(), req.request_id), 201)
+
+
+def _int_arg(name: str, default: int, lo: int, hi: int) -> int:
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise invalid_input(name, "must be an integer", "必须是整数") from None
+    if not lo <= value <= hi:
+        raise invalid_input(name, f"must be between {lo} and {hi}", f"必须在 {lo} 到 {hi} 之间")
+    return value
+
+
+@bp.get("/v1/id-changes")
+@require_role("platform", "local", "national")
+def list_changes() -> Any:
+    """Requests newest first, filtered by state / association / member, paginated by limit and offset."""
+    state = request.args.get("state") or None
+    if state is not None and state not in {s.value for s in State}:
+        raise invalid_input("state", f"must be one of {', '.join(s.value for s in State)}", f"必须是 {', '.join(s.value for s in State)} 之一")
+    filters = queries.Filters(
+        state=state,
+        association=(request.args.get("association") or "")[:16] or None,
+        member_id=(request.args.get("member_id") or "")[:64] or None,
+        limit=_int_arg("limit", queries.DEFAULT_PAGE, 1, queries.MAX_PAGE),
+        offset=_int_arg("offset", 0, 0, 10**9),
+    )
+    return json_response(queries.list_requests(services(), _principal(), filters))
+
+
+@bp.get("/v1/id-changes/<request_id>")
+@require_role("platform", "local", "national")
+def get_change(request_id: str) -> Any:
+    """One request with its history (ID numbers masked for the platform)."""
+    return json_response(queries.detail(services(), _principal(), request_id))
+
+
+@bp.get("/v1/id-changes/<request_id>/proof")
+@require_role("local", "national")
+def get_proof(request_id: str) -> Any:
+    """The proof document, for reviewers only (never the platform)."""
+    data, mime, filename = queries.proof(services(), _principal(), request_id)
+    response = Response(data, mimetype=mime)
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return no_store(response)
+
+
+def _move(request_id: str, action: Action, comment: str | None) -> Any:
+    req, outcome = service.transition(services(), _principal(), request_id, action, comment)
+    body = queries.detail(services(), _principal(), req.request_id)
+    return json_response({**body, **outcome})
+
+
+def _decision_body(choices: dict[str, Action]) -> tuple[Action, str]:
+    body = json_object()
+    action = decision(body.get("decision"), choices)
+    return action, string_field(body, "comment", max_len=MAX_COMMENT, required=False)
+
+
+@bp.post("/v1/id-changes/<request_id>/review")
+@require_role("local")
+def review(request_id: str) -> Any:
+    """Local association: ``{"decision": "forward"|"reject", "comment"}`` (comment required to reject)."""
+    action, comment = _decision_body(REVIEW_DECISIONS)
+    return _move(request_id, action, comment)
+
+
+@bp.post("/v1/id-changes/<request_id>/decision")
+@require_role("national")
+def decide(request_id: str) -> Any:
+    """National association: ``{"decision": "approve"|"reject", "comment"}``; approval changes the member's number."""
+    action, comment = _decision_body(NATIONAL_DECISIONS)
+    return _move(request_id, action, comment)
+
+
+@bp.post("/v1/id-changes/<request_id>/withdraw")
+@require_role("platform")
+def withdraw(request_id: str) -> Any:
+    """Platform withdraws a request that is not final yet (optional JSON ``{"comment"}``)."""
+    comment = ""
+    if request.content_length:
+        comment = string_field(json_object(), "comment", max_len=MAX_COMMENT, required=False)
+    return _move(request_id, Action.WITHDRAW, comment)
+
+
+@bp.get("/v1/members/<member_id>")
+@require_role("platform")
+def get_member(member_id: str) -> Any:
+    """A member with the masked current ID number, its history and any open change request."""
+    return json_response(queries.member_view(services(), member_id))
+
+
+def _openapi() -> dict[str, Any]:
+    from idsvc.openapi import error_responses, json_body, ok
+
+    rid = [{"name": "request_id", "in": "path", "required": True, "schema": {"type": "string"}}]
+    masked = {"type": "string", "description": "full for local/national reviewers, masked (first 6, last 4) for the platform"}
+    change = {
+        "type": "object",
+        "properties": {
+            "request_id": {"type": "string"}, "member_id": {"type": "string"}, "association": {"type": "string"},
+            "state": {"type": "string", "enum": [s.value for s in State]}, "final": {"type": "boolean"},
+            "old_id_number": masked, "new_id_number": masked, "reason": {"type": "string"},
+            "proof": {"type": "object", "properties": {"mime": {"type": "string"}, "size": {"type": "integer"},
+                                                       "sha256": {"type": "string"}, "url": {"type": "string"}}},
+            "filed_by": {"type": "string"}, "created_at": {"type": "string", "format": "date-time"},
+            "updated_at": {"type": "string", "format": "date-time"},
+            "history": {"type": "array", "items": {"type": "object", "properties": {
+                "action": {"type": "string"}, "from_state": {"type": ["string", "null"]}, "to_state": {"type": "string"},
+                "actor": {"type": "string"}, "role": {"type": "string"}, "comment": {"type": "string"},
+                "at": {"type": "string", "format": "date-time"}}}},
+            "id_record": {"type": "string", "enum": ["rekeyed", "kept_existing", "none"], "description": "approval only"},
+        },
+    }
+
+    def decision_schema(words: list[str]) -> dict[str, Any]:
+        return json_body({"type": "object", "required": ["decision"], "properties": {
+            "decision": {"type": "string", "enum": words},
+            "comment": {"type": "string", "maxLength": MAX_COMMENT, "description": "required when rejecting"}}})
+
+    key = [{"apiKey": []}]
+    return {
+        "/v1/id-changes": {
+            "post": {"summary": "File an ID-number change request (platform)", "security": key,
+                     "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
+                         "type": "object", "required": ["member_id", "new_id_number", "reason", "proof"],
+                         "properties": {"member_id": {"type": "string"}, "new_id_number": {"type": "string", "description": "18 characters"},
+                                        "reason": {"type": "string", "maxLength": service.MAX_REASON},
+                                        "proof": {"type": "string", "format": "binary", "description": "PDF, JPEG or PNG, at most 10 MB"}}}}}},
+                     "responses": {"201": ok("filed", change), **error_responses(400, 401, 403, 404, 409, 413, 415)}},
+            "get": {"summary": "List requests (scoped by role)", "security": key,
+                    "parameters": [{"name": n, "in": "query", "schema": {"type": t}} for n, t in
+                                   (("state", "string"), ("association", "string"), ("member_id", "string"), ("limit", "integer"), ("offset", "integer"))],
+                    "responses": {"200": ok("a page", {"type": "object", "properties": {
+                        "items": {"type": "array", "items": change}, "total": {"type": "integer"}, "limit": {"type": "integer"},
+                        "offset": {"type": "integer"}, "next_offset": {"type": ["integer", "null"]}}}), **error_responses(400, 401, 403)}},
+        },
+        "/v1/id-changes/{request_id}": {"get": {"summary": "One request with its history", "security": key, "parameters": rid,
+                                                "responses": {"200": ok("the request", change), **error_responses(401, 403, 404)}}},
+        "/v1/id-changes/{request_id}/proof": {"get": {"summary": "The proof document (local, national)", "security": key, "parameters": rid,
+                                                      "responses": {"200": {"description": "PDF, JPEG or PNG", "content": {
+                                                          m: {"schema": {"type": "string", "format": "binary"}} for m in ("application/pdf", "image/jpeg", "image/png")}},
+                                                          **error_responses(401, 403, 404)}}},
+        "/v1/id-changes/{request_id}/review": {"post": {"summary": "Local review: forward or reject", "security": key, "parameters": rid,
+                                                        "requestBody": decision_schema(list(REVIEW_DECISIONS)),
+                                                        "responses": {"200": ok("moved", change), **error_responses(400, 401, 403, 404, 409)}}},
+        "/v1/id-changes/{request_id}/decision": {"post": {"summary": "National decision: approve or reject", "security": key, "parameters": rid,
+                                                          "requestBody": decision_schema(list(NATIONAL_DECISIONS)),
+                                                          "responses": {"200": ok("moved", change), **error_responses(400, 401, 403, 404, 409)}}},
+        "/v1/id-changes/{request_id}/withdraw": {"post": {"summary": "Withdraw a request that is not final (platform)", "security": key, "parameters": rid,
+                                                          "requestBody": {"required": False, "content": {"application/json": {"schema": {
+                                                              "type": "object", "properties": {"comment": {"type": "string"}}}}}},
+                                                          "responses": {"200": ok("withdrawn", change), **error_responses(400, 401, 403, 404, 409)}}},
+        "/v1/members/{member_id}": {"get": {"summary": "A member with masked ID number and its history (platform)", "security": key,
+                                            "parameters": [{"name": "member_id", "in": "path", "required": True, "schema": {"type": "string"}}],
+                                            "responses": {"200": ok("the member", {"type": "object", "properties": {
+                                                "member_id": {"type": "string"}, "name": {"type": "string"}, "association": {"type": "string"},
+                                                "id_number": {"type": "string", "description": "masked"},
+                                                "id_number_format": {"type": "string", "enum": ["18", "legacy_15"]},
+                                                "id_record": {"type": "object"}, "wechat_bound": {"type": "boolean"},
+                                                "id_history": {"type": "array", "items": {"type": "object"}},
+                                                "open_id_change": {"type": ["object", "null"]}}}), **error_responses(401, 403, 404)}}},
+    }
+
+
+OPENAPI = _openapi()
