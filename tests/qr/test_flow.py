@@ -274,3 +274,19 @@ def test_poll_token_checks(desktop: Desktop, live_server: str, make_key: Any) ->
     for bad in ({"wait": "x"}, {"wait": 31}, {"wait": -1}, {"version": "v"}):
         r = requests.get(f"{live_server}/v1/sessions/{s['session_id']}", params=bad, headers={"Authorization": f"Bearer {s['poll_token']}"}, timeout=10)
         assert r.status_code == 400, bad
+
+
+def test_other_openid_than_bound_is_allowed_but_audited(desktop: Desktop, services: Any) -> None:
+    from idsvc.db import AuditEntry, Member
+
+    with services.db.session() as db:
+        db.get(Member, "m-1001").openid = "o_bound_phone"
+    s = desktop.create()
+    assert Phone("o_new_phone").scan(s["scan_url"]).status_code == 200
+    with services.db.session() as db:
+        events = [e for e in db.query(AuditEntry) if e.event == "session.openid_mismatch"]
+        assert len(events) == 1 and events[0].subject == f"session:{s['session_id']}"
+    s2 = desktop.create()
+    assert Phone("o_bound_phone").scan(s2["scan_url"]).status_code == 200
+    with services.db.session() as db:
+        assert sum(e.event == "session.openid_mismatch" for e in db.query(AuditEntry)) == 1
