@@ -117,7 +117,7 @@ def member_add(member_id: str, name: str, id_number: str, association: str) -> N
     """Add a member (a valid 15- or 18-digit ID number, stored as given)."""
     from idsvc import audit
     from idsvc.db import Member
-    from idsvc.idnumber import InvalidIdNumber, normalise, validate
+    from idsvc.idnumber import InvalidIdNumber, forms, normalise, validate
     from idsvc.logs import mask_id_number
 
     number = normalise(id_number)
@@ -129,7 +129,8 @@ def member_add(member_id: str, name: str, id_number: str, association: str) -> N
     with svc.db.session() as db:
         if db.get(Member, member_id) is not None:
             raise click.ClickException(f"member {member_id} already exists")
-        if db.query(Member).filter_by(id_number=number).first() is not None:
+        # The same person may be on file under the 15- or the 18-digit spelling of the number.
+        if db.query(Member).filter(Member.id_number.in_(forms(number))).first() is not None:
             raise click.ClickException("another member already has this ID number")
         db.add(Member(member_id=member_id, name=name, id_number=number, association=association))
         audit.record(db, "member.added", "cli", f"member:{member_id}", {"id_number": mask_id_number(number), "association": association})

@@ -47,8 +47,11 @@ class Settings:
     blob_dir: Path = Path("var/blobs")
     challenges: tuple[str, ...] = ALL_CHALLENGES
     max_upload_bytes: int = 30 * 1024 * 1024
+    # A 3-8 s phone clip is 1-10 MB; 20 MB leaves room for 4K recorders without inviting abuse.
+    max_video_bytes: int = 20 * 1024 * 1024
     log_level: str = "INFO"
     webhook_url: str = ""
+    webhook_secret: Secret = Secret("")
     rate_limit_per_minute: int = 60
 
     @property
@@ -85,6 +88,8 @@ class Settings:
             raise ConfigError("IDSVC_SECRET_KEY must be at least 16 characters")
         if mode == "production" and not get("REDIS_URL"):
             raise ConfigError("IDSVC_REDIS_URL is required when IDSVC_ENV=production")
+        if mode == "production" and get("WEBHOOK_URL") and not get("WEBHOOK_SECRET"):
+            raise ConfigError("IDSVC_WEBHOOK_SECRET is required when IDSVC_WEBHOOK_URL is set in production")
         challenges = tuple(c.strip() for c in get("CHALLENGES", ",".join(ALL_CHALLENGES)).split(",") if c.strip())
         unknown = [c for c in challenges if c not in ALL_CHALLENGES]
         if unknown or not challenges:
@@ -107,8 +112,10 @@ class Settings:
             blob_dir=Path(get("BLOB_DIR") or defaults.blob_dir),
             challenges=challenges,
             max_upload_bytes=get_int("MAX_UPLOAD_BYTES", defaults.max_upload_bytes),
+            max_video_bytes=get_int("MAX_VIDEO_BYTES", defaults.max_video_bytes),
             log_level=get("LOG_LEVEL", "INFO").upper(),
             webhook_url=get("WEBHOOK_URL"),
+            webhook_secret=Secret(get("WEBHOOK_SECRET")),
             rate_limit_per_minute=get_int("RATE_LIMIT_PER_MINUTE", defaults.rate_limit_per_minute),
         )
 

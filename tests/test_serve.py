@@ -38,7 +38,9 @@ def served(settings: Any, tmp_path: Path) -> Any:
     key = subprocess.run([cli, "apikey", "create", "--name", "p", "--role", "platform"], env=env, check=True, capture_output=True,
                          text=True, timeout=60).stdout.strip()
     log = open(tmp_path / "serve.log", "w")  # noqa: SIM115 - closed below
-    proc = subprocess.Popen([cli, "serve", "--port", str(port), "--workers", "2", "--threads", "64"], env=env, stdout=log, stderr=log)
+    # Its own process group, so a failed start never leaves gunicorn workers behind.
+    proc = subprocess.Popen([cli, "serve", "--port", str(port), "--workers", "2", "--threads", "64"], env=env, stdout=log, stderr=log,
+                            start_new_session=True)
     base = f"http://127.0.0.1:{port}"
     for _ in range(300):
         try:
@@ -47,12 +49,17 @@ def served(settings: Any, tmp_path: Path) -> Any:
         except requests.RequestException:
             time.sleep(0.1)
     else:
-        proc.kill()
+        os.killpg(proc.pid, signal.SIGKILL)
         pytest.fail((tmp_path / "serve.log").read_text())
-    yield base, key, tmp_path / "serve.log"
-    proc.send_signal(signal.SIGTERM)
-    proc.wait(20)
-    log.close()
+    try:
+        yield base, key, tmp_path / "serve.log"
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(20)
+        finally:
+            os.killpg(proc.pid, signal.SIGKILL) if proc.poll() is None else None
+            log.close()
 
 
 def test_serve_holds_many_long_polls_and_wakes_them_all(served: Any) -> None:
