@@ -1,7 +1,215 @@
-"""HTTP endpoints of idsvc.documents (placeholder until the feature lands)."""
+"""HTTP endpoints of idsvc.documents.
+
+    POST /v1/documents/signature/check          platform   multipart image [, dpi]
+    POST /v1/documents/seal/check               platform   multipart image [, dpi, shape, size_mm, text]
+    POST /v1/members/<id>/signature | /seal     platform   check, file when nothing FAILs → 201, else 422
+    GET  /v1/members/<id>/signature | /seal     platform, national, local (own association)
+    GET  /v1/members/<id>/<kind>/cleaned.png    the cleaned 300-dpi PNG (current, or ?filing_id=)
+    GET  /v1/members/<id>/<kind>/original       the untouched upload (current, or ?filing_id=)
+    GET  /v1/documents/sheet.pdf                public: the printable calibration sheet
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint
+import base64
+import functools
+from typing import Any
+
+from flask import Blueprint, Response, request
+
+from idsvc.auth import current_principal, require_role
+from idsvc.errors import forbidden, invalid_input, not_found
+from idsvc.http import json_response
+from idsvc.services import services
+
+from . import filing
+from .api import check_seal, check_signature, sheet_pdf
+from .config import SealTemplate, seal_template_from_env
+from .models import DocumentFiling
 
 bp = Blueprint("documents", __name__)
+
+
+def _image() -> bytes:
+    f = request.files.get("image")
+    if f is None:
+        raise invalid_input("image", "is required (multipart/form-data field 'image')", "必须以 multipart 字段 image 上传")
+    return f.read()
+
+
+def _dpi() -> float | None:
+    raw = (request.form.get("dpi") or "").strip()
+    if not raw:
+        return None
+    try:
+        dpi = float(raw)
+    except ValueError:
+        raise invalid_input("dpi", "must be a number", "必须是数字") from None
+    if not (50 <= dpi <= 2400):
+        raise invalid_input("dpi", "must be between 50 and 2400", "应在 50–2400 之间")
+    return dpi
+
+
+def _template(name: str | None = None) -> SealTemplate:
+    t = seal_template_from_env()
+    return t.with_overrides(request.form.get("shape"), request.form.get("size_mm"), request.form.get("text") or name)
+
+
+def _json(body: dict[str, Any], status: int = 200) -> Response:
+    return json_response(body, status)
+
+
+@bp.post("/v1/documents/signature/check")
+@require_role("platform")
+def signature_check() -> Response:
+    return _json(check_signature(_image(), dpi=_dpi()).to_dict())
+
+
+@bp.post("/v1/documents/seal/check")
+@require_role("platform")
+def seal_check() -> Response:
+    return _json(check_seal(_image(), _template(), dpi=_dpi()).to_dict())
+
+
+@functools.lru_cache(maxsize=1)
+def _sheet() -> bytes:
+    return sheet_pdf()
+
+
+@bp.get("/v1/documents/sheet.pdf")
+def sheet() -> Response:
+    resp = Response(_sheet(), mimetype="application/pdf")
+    resp.headers["Content-Disposition"] = 'inline; filename="idsvc-calibration-sheet.pdf"'
+    resp.headers["Cache-Control"] = "public, max-age=86400"
+    return resp
+
+
+def _kind(kind: str) -> str:
+    if kind not in filing.KINDS:
+        raise not_found("document_kind", "文件类型")
+    return kind
+
+
+@bp.post("/v1/members/<member_id>/<any(signature, seal):kind>")
+@require_role("platform")
+def file_document(member_id: str, kind: str) -> Response:
+    kind = _kind(kind)
+    data = _image()
+    principal = current_principal()
+    svc = services()
+    with svc.db.session() as session:
+        member = filing.get_member(session, member_id)
+        template = _template(member.name) if kind == "seal" else None
+        filed = filing.file_document(session, svc.blobs, member_id, kind, data, actor=principal.actor if principal else "?",
+                                     dpi=_dpi(), template=template)
+        body = {"filing": filing.filing_dict(filed.filing, request.path), "result": filed.result.to_dict()}
+    return _json(body, 201)
+
+
+def _may_read(member_association: str) -> None:
+    p = current_principal()
+    if p is not None and p.role == "local" and p.association != member_association:
+        raise forbidden("other_association", "只能查看本协会会员的资料", "Only members of your own association")
+
+
+def _pick(session: Any, member_id: str, kind: str) -> DocumentFiling:
+    fid = request.args.get("filing_id")
+    if fid:
+        row = session.get(DocumentFiling, int(fid)) if fid.isdigit() else None
+        if row is None or row.member_id != member_id or row.kind != kind:
+            raise not_found("filing", "存档记录")
+        return row
+    row = filing.current(session, member_id, kind)
+    if row is None:
+        raise not_found("filing", "存档记录")
+    return row
+
+
+@bp.get("/v1/members/<member_id>/<any(signature, seal):kind>")
+@require_role("platform", "national", "local")
+def get_document(member_id: str, kind: str) -> Response:
+    kind = _kind(kind)
+    svc = services()
+    with svc.db.session() as session:
+        member = filing.get_member(session, member_id)
+        _may_read(member.association)
+        row = _pick(session, member_id, kind)
+        base = request.path
+        body = {
+            "filing": filing.filing_dict(row, base),
+            "result": row.result,
+            "cleaned_png_base64": base64.b64encode(svc.blobs.get(row.cleaned_sha256)).decode(),
+            "history": [filing.filing_dict(r, base) for r in filing.history(session, member_id, kind)],
+        }
+    return _json(body)
+
+
+@bp.get("/v1/members/<member_id>/<any(signature, seal):kind>/cleaned.png")
+@require_role("platform", "national", "local")
+def get_cleaned(member_id: str, kind: str) -> Response:
+    return _blob(member_id, kind, cleaned=True)
+
+
+@bp.get("/v1/members/<member_id>/<any(signature, seal):kind>/original")
+@require_role("platform", "national", "local")
+def get_original(member_id: str, kind: str) -> Response:
+    return _blob(member_id, kind, cleaned=False)
+
+
+def _blob(member_id: str, kind: str, cleaned: bool) -> Response:
+    kind = _kind(kind)
+    svc = services()
+    with svc.db.session() as session:
+        member = filing.get_member(session, member_id)
+        _may_read(member.association)
+        row = _pick(session, member_id, kind)
+        digest = row.cleaned_sha256 if cleaned else row.original_sha256
+        mime = "image/png" if cleaned or row.original_format == "png" else "image/jpeg"
+    resp = Response(svc.blobs.get(digest), mimetype=mime)
+    resp.headers["Cache-Control"] = "private, no-store"
+    resp.headers["ETag"] = digest
+    return resp
+
+
+def _openapi() -> dict[str, Any]:
+    from idsvc.openapi import error_responses, ok
+
+    checks = {"type": "array", "items": {"type": "object", "properties": {k: {} for k in ("id", "verdict", "value", "unit", "range", "message", "message_en")}}}
+    result = {"type": "object", "required": ["verdict", "checks"], "properties": {
+        "verdict": {"type": "string", "enum": ["pass", "warn", "fail", "unable"]}, "checks": checks,
+        "dpi": {"type": ["number", "null"]}, "dpi_source": {"type": "string", "enum": ["declared", "sheet", "unknown"]}}}
+    image_fields = {"image": {"type": "string", "format": "binary"}, "dpi": {"type": "number"}}
+    seal_fields = {**image_fields, "shape": {"type": "string", "enum": ["round", "square", "oval"]}, "size_mm": {"type": "string", "examples": ["20", "20x10"]},
+                   "text": {"type": "string"}}
+
+    def multipart(fields: dict[str, Any]) -> dict[str, Any]:
+        return {"required": True, "content": {"multipart/form-data": {"schema": {"type": "object", "required": ["image"], "properties": fields}}}}
+
+    member = [{"name": "member_id", "in": "path", "required": True, "schema": {"type": "string"}}]
+    filing_q = [*member, {"name": "filing_id", "in": "query", "schema": {"type": "string"}}]
+    key = [{"apiKey": []}]
+    paths: dict[str, Any] = {
+        "/v1/documents/signature/check": {"post": {"summary": "Check a signature scan", "security": key, "requestBody": multipart(image_fields),
+                                                   "responses": {"200": ok("the result (any verdict)", result), **error_responses(400, 401, 403, 413, 415, 422)}}},
+        "/v1/documents/seal/check": {"post": {"summary": "Check a seal scan against the template", "security": key, "requestBody": multipart(seal_fields),
+                                              "responses": {"200": ok("the result (any verdict)", result), **error_responses(400, 401, 403, 413, 415, 422)}}},
+        "/v1/documents/sheet.pdf": {"get": {"summary": "Printable A4 calibration sheet with ArUco markers",
+                                            "responses": {"200": ok("PDF", {"type": "string"}, "application/pdf")}}},
+    }
+    for kind, fields in (("signature", image_fields), ("seal", seal_fields)):
+        base = f"/v1/members/{{member_id}}/{kind}"
+        paths[base] = {
+            "post": {"summary": f"Check and file the member's {kind} (nothing may FAIL)", "security": key, "parameters": member,
+                     "requestBody": multipart(fields),
+                     "responses": {"201": ok("filed"), **error_responses(400, 401, 403, 404, 413, 415, 422)}},
+            "get": {"summary": f"The member's current {kind} filing and its history", "security": key, "parameters": filing_q,
+                    "responses": {"200": ok("the filing"), **error_responses(401, 403, 404)}},
+        }
+        paths[f"{base}/cleaned.png"] = {"get": {"summary": "The cleaned 300-dpi PNG", "security": key, "parameters": filing_q,
+                                                "responses": {"200": ok("PNG", {"type": "string"}, "image/png"), **error_responses(401, 403, 404)}}}
+        paths[f"{base}/original"] = {"get": {"summary": "The original upload", "security": key, "parameters": filing_q,
+                                             "responses": {"200": ok("the image", {"type": "string"}, "application/octet-stream"), **error_responses(401, 403, 404)}}}
+    return paths
+
+
+OPENAPI = _openapi()

@@ -1,0 +1,175 @@
+"""Bytes → validated RGB array, with every client mistake turned into a clear 4xx IdsvcError.
+
+Limits are enforced here, explicitly, before pixels are decoded (we do not rely on Pillow's global
+``Image.MAX_IMAGE_PIXELS``, which any other module may change): byte size, pixel count, side
+length, single frame, JPEG/PNG only.  JPEGs are decoded with DCT scaling (``Image.draft``) when the
+analysis needs fewer pixels than the file has; that is what keeps a 12 MP check cheap.
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image, ImageOps
+
+from idsvc.errors import IdsvcError, payload_too_large
+
+from . import thresholds as T
+
+# Standard IJG luminance table (natural order); the ratio of sums is order-independent.
+_STD_LUMA_SUM = sum(
+    [16, 11, 10, 16, 24, 40, 51, 61, 12, 12, 14, 19, 26, 58, 60, 55, 14, 13, 16, 24, 40, 57, 69, 56,
+     14, 17, 22, 29, 51, 87, 80, 62, 18, 22, 37, 56, 68, 109, 103, 77, 24, 35, 55, 64, 81, 104, 113, 92,
+     49, 64, 78, 87, 103, 121, 120, 101, 72, 92, 95, 98, 112, 100, 103, 99]
+)
+
+
+@dataclass(frozen=True)
+class ImageInfo:
+    format: str  # "JPEG" | "PNG"
+    width: int  # after EXIF orientation, full resolution
+    height: int
+    n_bytes: int
+    declared_dpi: float | None  # rounded; None when absent / aspect-only
+    camera: bool  # EXIF Make/Model present → the DPI tag is a phone default, not a scale
+    jpeg_quality: int | None
+    grayscale: bool
+    orientation: int
+
+    @property
+    def megapixels(self) -> float:
+        return self.width * self.height / 1e6
+
+    def to_dict(self) -> dict:
+        return {
+            "format": self.format.lower(),
+            "width": self.width,
+            "height": self.height,
+            "bytes": self.n_bytes,
+            "megapixels": round(self.megapixels, 2),
+            "declared_dpi": self.declared_dpi,
+            "camera": self.camera,
+            "jpeg_quality": self.jpeg_quality,
+            "grayscale": self.grayscale,
+        }
+
+
+def _err(code: str, zh: str, en: str, status: int = 422, **details) -> IdsvcError:
+    return IdsvcError(code, zh, en, status=status, details=details)
+
+
+def _sniff(data: bytes) -> str:
+    if data[:3] == b"\xff\xd8\xff":
+        return "JPEG"
+    if data[:8] == b"\x89PNG\r\n\x1a\n":
+        return "PNG"
+    if data[:5] == b"%PDF-":
+        raise _err("unsupported_format", "不接受 PDF 文件，请上传签名/印章的照片或扫描图（JPEG 或 PNG）",
+                   "PDF is not accepted; upload a JPEG or PNG photo/scan", 415, detected="pdf")
+    if data[:6] in (b"GIF87a", b"GIF89a"):
+        raise _err("unsupported_format", "不接受 GIF 图片，请上传 JPEG 或 PNG", "GIF is not accepted; upload JPEG or PNG",
+                   415, detected="gif")
+    if data[4:12] in (b"ftypheic", b"ftypheix", b"ftypmif1", b"ftyphevc", b"ftypmsf1"):
+        raise _err("unsupported_format", "暂不支持 HEIC 格式，请在手机设置中选择“兼容性最佳”或导出为 JPEG",
+                   "HEIC is not supported; export the photo as JPEG", 415, detected="heic")
+    raise _err("unsupported_format", "文件不是 JPEG 或 PNG 图片", "The file is not a JPEG or PNG image", 415, detected="unknown")
+
+
+def _declared_dpi(im: Image.Image) -> float | None:
+    dpi = im.info.get("dpi")
+    if im.format == "JPEG" and im.info.get("jfif_unit") == 0 and not im.getexif().get(296):
+        return None  # JFIF unit 0 is a pixel aspect ratio, not a density
+    if not dpi:
+        return None
+    try:
+        x = float(dpi[0])
+    except (TypeError, ValueError, IndexError):
+        return None
+    return round(x) if x > 0 else None  # PNG pHYs gives 299.9994
+
+
+def _jpeg_quality(im: Image.Image) -> int | None:
+    q = getattr(im, "quantization", None)
+    if not q or 0 not in q:
+        return None
+    s = 100.0 * sum(q[0]) / _STD_LUMA_SUM  # IJG scaling factor in percent
+    quality = (200.0 - s) / 2.0 if s <= 100 else 5000.0 / s
+    return int(round(min(100.0, max(1.0, quality))))
+
+
+def open_checked(data: bytes) -> Image.Image:
+    """Open (not decode) ``data`` after the byte/format/dimension checks."""
+    if not data:
+        raise _err("empty_file", "上传的文件是空的（0 字节）", "The uploaded file is empty (0 bytes)", 400)
+    if len(data) > T.MAX_FILE_BYTES:
+        raise payload_too_large(T.MAX_FILE_BYTES)
+    fmt = _sniff(data)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            im = Image.open(io.BytesIO(data), formats=[fmt])
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise _err("image_too_large", "图片像素过多，无法处理", "Image has too many pixels", 422, max_pixels=T.MAX_PIXELS)
+    except Exception:
+        raise _err("image_unreadable", "图片文件已损坏或不完整，请重新拍摄或导出", "The image file is corrupt or incomplete", 400)
+    w, h = im.size
+    if w * h > T.MAX_PIXELS or max(w, h) > T.MAX_SIDE:
+        raise _err("image_too_large", f"图片像素过多（{w}×{h}），请缩小到 4000 万像素以内",
+                   f"Image too large ({w}×{h}); keep it under 40 megapixels", 422, width=w, height=h, max_pixels=T.MAX_PIXELS)
+    if min(w, h) < T.MIN_SIDE:
+        raise _err("image_too_small", f"图片太小（{w}×{h}），无法检查", f"Image too small ({w}×{h}) to check", 422, width=w, height=h)
+    if getattr(im, "n_frames", 1) > 1:
+        raise _err("unsupported_format", "不接受动图或多页图片", "Animated or multi-page images are not accepted", 415)
+    return im
+
+
+def decode(data: bytes, max_long_side: int | None = None) -> tuple[np.ndarray, ImageInfo, float]:
+    """Decode to an RGB uint8 array (EXIF orientation applied).
+
+    With ``max_long_side`` a JPEG is DCT-downscaled while decoding (never below that size); the
+    returned ``scale`` is array pixels per original pixel.
+    """
+    im = open_checked(data)
+    fmt = im.format or "?"
+    w0, h0 = im.size
+    declared = _declared_dpi(im)
+    try:
+        exif = im.getexif()
+    except Exception:
+        exif = {}
+    camera = bool(exif.get(271) or exif.get(272))
+    orientation = int(exif.get(274) or 1) if hasattr(exif, "get") else 1
+    quality = _jpeg_quality(im) if fmt == "JPEG" else None
+    grayscale = im.mode in ("1", "L", "LA", "I", "I;16", "F", "P") and not _palette_has_colour(im)
+    if max_long_side and fmt == "JPEG" and max(w0, h0) > max_long_side:
+        f = max_long_side / max(w0, h0)
+        im.draft("RGB", (max(1, int(w0 * f)), max(1, int(h0 * f))))
+    try:
+        im.load()
+        if orientation != 1:  # exif_transpose copies the image even when there is nothing to do
+            im = ImageOps.exif_transpose(im)
+        if im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info):
+            rgba = im.convert("RGBA")
+            bg = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+            im = Image.alpha_composite(bg, rgba)
+        if im.mode in ("I", "I;16", "I;16B", "F"):
+            arr16 = np.asarray(im, dtype=np.float64)
+            im = Image.fromarray(np.clip(arr16 / max(1.0, arr16.max()) * 255, 0, 255).astype(np.uint8))
+        rgb = np.asarray(im if im.mode == "RGB" else im.convert("RGB"))
+    except IdsvcError:
+        raise
+    except Exception:
+        raise _err("image_unreadable", "图片文件已损坏或不完整，请重新拍摄或导出", "The image file is corrupt or incomplete", 400)
+    wt, ht = (h0, w0) if orientation in (5, 6, 7, 8) else (w0, h0)
+    info = ImageInfo(fmt, wt, ht, len(data), declared, camera, quality, grayscale, orientation)
+    return np.ascontiguousarray(rgb), info, rgb.shape[1] / wt
+
+
+def _palette_has_colour(im: Image.Image) -> bool:
+    if im.mode != "P":
+        return False
+    pal = np.asarray(im.convert("RGB").resize((64, 64)), dtype=np.int16)
+    return bool(np.abs(pal[..., 0] - pal[..., 1]).max() > 8 or np.abs(pal[..., 1] - pal[..., 2]).max() > 8)

@@ -1,0 +1,110 @@
+"""Filing: check an upload and, when nothing FAILs, store the original and the cleaned PNG.
+
+Blobs go to the content-addressed store (sha256 names), metadata to SQL; the previous filing of
+the same kind is marked superseded, never deleted.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from idsvc import audit
+from idsvc.blobs import BlobStore
+from idsvc.db import Member, utcnow
+from idsvc.errors import IdsvcError, not_found
+
+from .api import check_seal, check_signature
+from .config import SealTemplate
+from .models import DocumentFiling
+from .result import Result, Verdict
+
+KINDS = ("signature", "seal")
+
+
+@dataclass(frozen=True)
+class Filed:
+    filing: DocumentFiling
+    result: Result
+
+
+def current(session: Session, member_id: str, kind: str) -> DocumentFiling | None:
+    return session.scalars(
+        select(DocumentFiling)
+        .where(DocumentFiling.member_id == member_id, DocumentFiling.kind == kind, DocumentFiling.superseded_at.is_(None))
+        .order_by(DocumentFiling.id.desc())
+        .limit(1)
+    ).first()
+
+
+def history(session: Session, member_id: str, kind: str) -> list[DocumentFiling]:
+    return list(session.scalars(
+        select(DocumentFiling).where(DocumentFiling.member_id == member_id, DocumentFiling.kind == kind).order_by(DocumentFiling.id.desc())
+    ))
+
+
+def get_member(session: Session, member_id: str) -> Member:
+    member = session.get(Member, member_id)
+    if member is None:
+        raise not_found("member", "会员", "member_not_found")
+    return member
+
+
+def run_check(kind: str, data: bytes, dpi: float | None, template: SealTemplate | None, reference_png: bytes | None) -> Result:
+    if kind == "signature":
+        return check_signature(data, dpi=dpi, reference_png=reference_png)
+    return check_seal(data, template, dpi=dpi)
+
+
+def file_document(session: Session, blobs: BlobStore, member_id: str, kind: str, data: bytes, *, actor: str,
+                  dpi: float | None = None, template: SealTemplate | None = None) -> Filed:
+    """Check and file; raises 422 ``document_rejected`` (details.result = the full result) on any FAIL."""
+    get_member(session, member_id)
+    prev = current(session, member_id, kind)
+    reference = blobs.get(prev.cleaned_sha256) if (prev is not None and kind == "signature") else None
+    result = run_check(kind, data, dpi, template, reference)
+    if result.verdict is Verdict.FAIL or result.asset_png is None:
+        failed = result.failed() or ["single_signature" if kind == "signature" else "complete"]
+        raise IdsvcError(
+            "document_rejected",
+            "上传的" + ("签名" if kind == "signature" else "印章") + "未通过检查：" + "；".join(c.message for c in result.checks if c.id in failed),
+            f"The {kind} did not pass: " + "; ".join(c.message_en for c in result.checks if c.id in failed),
+            status=422,
+            details={"failed": failed, "result": result.to_dict()},
+        )
+    original = blobs.put(data)
+    cleaned = blobs.put(result.asset_png)
+    now = utcnow()
+    if prev is not None:
+        prev.superseded_at = now
+    row = DocumentFiling(
+        member_id=member_id, kind=kind, original_sha256=original, original_format=str(result.image.get("format", "")),
+        cleaned_sha256=cleaned, verdict=result.verdict.value, dpi_source=result.dpi_source, result=result.to_dict(),
+        filed_by=actor, filed_at=now,
+    )
+    session.add(row)
+    session.flush()
+    audit.record(session, f"document.{kind}.filed", actor, f"member:{member_id}",
+                 {"filing_id": row.id, "verdict": row.verdict, "original": original, "cleaned": cleaned,
+                  "supersedes": prev.id if prev is not None else None})
+    return Filed(row, result)
+
+
+def filing_dict(row: DocumentFiling, base_path: str) -> dict[str, Any]:
+    return {
+        "filing_id": row.id,
+        "member_id": row.member_id,
+        "kind": row.kind,
+        "verdict": row.verdict,
+        "dpi_source": row.dpi_source,
+        "filed_at": row.filed_at.isoformat(),
+        "filed_by": row.filed_by,
+        "superseded_at": row.superseded_at.isoformat() if row.superseded_at else None,
+        "original_sha256": row.original_sha256,
+        "cleaned_sha256": row.cleaned_sha256,
+        "cleaned_png_url": f"{base_path}/cleaned.png?filing_id={row.id}",
+        "original_url": f"{base_path}/original?filing_id={row.id}",
+    }
