@@ -37,6 +37,20 @@ def string_field(body: dict[str, Any], name: str, *, max_len: int = 200, require
     return value
 
 
+def int_arg(name: str, lo: int, hi: int, default: int | None = None) -> int | None:
+    """A query-string integer within [lo, hi]; ``default`` when absent or empty, 400 otherwise."""
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise invalid_input(name, "must be an integer", "必须是整数") from None
+    if not lo <= value <= hi:
+        raise invalid_input(name, f"must be between {lo} and {hi}", f"必须在 {lo} 到 {hi} 之间")
+    return value
+
+
 def form_or_json() -> dict[str, Any]:
     """Fields from a form post or a JSON object, whichever the client sent."""
     if request.mimetype == "application/json":

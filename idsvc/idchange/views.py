@@ -8,7 +8,7 @@ from flask import Blueprint, Response, request
 
 from idsvc.auth import current_principal, require_role
 from idsvc.errors import IdsvcError, invalid_input, payload_too_large
-from idsvc.http import json_object, json_response, no_store, string_field
+from idsvc.http import int_arg, json_object, json_response, no_store, string_field
 from idsvc.idchange import queries, service
 from idsvc.idchange.proofs import MAX_PROOF_BYTES
 from idsvc.idchange.workflow import MAX_COMMENT, NATIONAL_DECISIONS, REVIEW_DECISIONS, Action, State, decision
@@ -53,18 +53,6 @@ def file_change() -> Any:
     return json_response(queries.detail(services(), _principal(), req.request_id), 201)
 
 
-def _int_arg(name: str, default: int, lo: int, hi: int) -> int:
-    raw = request.args.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise invalid_input(name, "must be an integer", "必须是整数") from None
-    if not lo <= value <= hi:
-        raise invalid_input(name, f"must be between {lo} and {hi}", f"必须在 {lo} 到 {hi} 之间")
-    return value
-
 
 @bp.get("/v1/id-changes")
 @require_role("platform", "local", "national")
@@ -77,8 +65,8 @@ def list_changes() -> Any:
         state=state,
         association=(request.args.get("association") or "")[:16] or None,
         member_id=(request.args.get("member_id") or "")[:64] or None,
-        limit=_int_arg("limit", queries.DEFAULT_PAGE, 1, queries.MAX_PAGE),
-        offset=_int_arg("offset", 0, 0, 10**9),
+        limit=int_arg("limit", 1, queries.MAX_PAGE, queries.DEFAULT_PAGE),
+        offset=int_arg("offset", 0, 10**9, 0),
     )
     return json_response(queries.list_requests(services(), _principal(), filters))
 
