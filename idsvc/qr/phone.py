@@ -27,6 +27,7 @@ from idsvc.services import services
 bp = Blueprint("phone", __name__)
 
 CODE_CACHE_TTL = 300  # WeChat codes live 5 minutes; a duplicate callback comes within that.
+SCANS_PER_MINUTE = 30
 
 
 def _wechat() -> WeChatClient:
@@ -83,8 +84,11 @@ def scan(token: str) -> Any:
         raise IdsvcError("session_expired", "二维码已过期", "The QR code has expired", status=410)
     if s["status"] in sm.FINAL:
         raise IdsvcError("session_finished", "本次验证已结束，请在电脑上重新发起", "This verification has finished; start again on the computer", status=409)
-    if session.get("sid") == sid and session.get("openid") == s.get("openid"):
+    if session.get("sid") == sid and session.get("openid") and session.get("openid") == s.get("openid"):
         return no_store(redirect(url_for("phone.page", session_id=sid)))
+    # Each visit stores an OAuth state in Redis: cap how fast one client can make them.
+    if svc.store.hit(svc.store.key("rate", "scan", request.remote_addr or "-"), 60) > SCANS_PER_MINUTE:
+        raise IdsvcError("rate_limited", "操作过于频繁，请稍后再试", "Too many requests; try again in a minute", status=429)
     state = secrets.token_urlsafe(24)
     svc.store.set_json(svc.store.key("qr", "state", state), {"sid": sid}, svc.settings.session_ttl)
     session.clear()
@@ -168,6 +172,8 @@ def page(session_id: str) -> Any:
         desktop_browser=_browser_name(s["desktop"].get("user_agent", "")),
         created=_fmt_time(s["created_at"]),
         csrf_token=_csrf_token(),
+        instruction=_challenge_text(s.get("challenge"))[0],
+        max_attempts=sm.MAX_ATTEMPTS,
     )
     return no_store(Response(html, mimetype="text/html"))
 
@@ -187,6 +193,44 @@ def confirm(session_id: str) -> Any:
     if _wants_json():
         return json_response(sm.public_view(s))
     return no_store(redirect(url_for("phone.page", session_id=session_id)))
+
+
+def _challenge_text(name: str | None) -> tuple[str, str]:
+    from idsvc.liveness.challenges import CHALLENGES
+
+    c = CHALLENGES.get(name or "")
+    return (c.instruction_zh, c.instruction_en) if c else ("", "")
+
+
+@bp.post("/m/sessions/<session_id>/video")
+def upload_video(session_id: str) -> Any:
+    """The 3-second video (multipart ``video``): analysed at once; answers the outcome for the phone."""
+    from idsvc.qr.verify import verify_video
+
+    _check_csrf()
+    _my_session(session_id)
+    upload = request.files.get("video")
+    if upload is None:
+        raise IdsvcError("invalid_input", "请上传视频", "Upload the video as multipart field `video`", details={"field": "video"})
+    limit = services().settings.max_video_bytes
+    data = upload.stream.read(limit + 1)
+    if len(data) > limit:
+        raise IdsvcError("payload_too_large", f"视频过大（上限 {limit // (1024 * 1024)} MB），请录制约 3 秒", "The video is too large; record about 3 seconds", status=413)
+    if not data:
+        raise IdsvcError("invalid_input", "视频为空，请重新录制", "The video is empty; record again", details={"field": "video"})
+    s, decision = verify_video(QrSessions(services()), session_id, str(session["openid"]), data)
+    zh, en = _challenge_text(s.get("challenge"))
+    return json_response({
+        "status": s["status"],
+        "passed": decision.get("passed", False),
+        "reason": decision.get("reason") or s.get("last_reason"),
+        "message": decision.get("message") or "视频核验出错，请重新录制",
+        "message_en": decision.get("message_en") or "The video could not be checked; record again",
+        "challenge": s.get("challenge"),
+        "instruction": zh,
+        "instruction_en": en,
+        "attempts_left": max(0, sm.MAX_ATTEMPTS - s.get("attempts", 0)) if s["status"] == sm.CONFIRMED else 0,
+    })
 
 
 def _browser_name(user_agent: str) -> str:

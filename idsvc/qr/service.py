@@ -83,8 +83,10 @@ class QrSessions:
             data = {"status": new["status"], "purpose": new["purpose"], **(extra or {})}
             if new.get("failure"):
                 data["reason"] = new["failure"].get("code")
+            if new["status"] == sm.FAILED:
+                event = "session.failed"
             with self.svc.db.session() as db:
-                audit.record(db, event if new["status"] != sm.FAILED else "session.failed", actor, f"session:{sid}", data)
+                audit.record(db, event, actor, f"session:{sid}", data)
         return new
 
     def create(self, actor: str, member_id: str, purpose: str, desktop: dict[str, str]) -> tuple[sm.Session, str]:
@@ -112,7 +114,10 @@ class QrSessions:
         return s
 
     def confirm(self, sid: str, openid: str, code: str) -> sm.Session:
-        return self._apply(sid, lambda cur: sm.confirm(cur, openid, code, self.clock()), "session.confirmed", f"wechat:{openid}")
+        from idsvc.liveness.challenges import pick_challenge
+
+        challenge = pick_challenge(self.svc.settings.challenges)
+        return self._apply(sid, lambda cur: sm.confirm(cur, openid, code, self.clock(), challenge), "session.confirmed", f"wechat:{openid}")
 
     def cancel(self, sid: str, actor: str) -> sm.Session:
         return self._apply(sid, lambda cur: sm.cancel(cur, self.clock()), "session.cancelled", actor)

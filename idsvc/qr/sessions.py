@@ -2,8 +2,9 @@
 
 ::
 
-    pending ──scan──▶ scanned ──confirm(right number)──▶ confirmed ──▶ verifying ──▶ verified | failed
-       │                 └──confirm(wrong number)──▶ failed
+    pending ──scan──▶ scanned ──confirm(right number)──▶ confirmed ──video──▶ verifying ──▶ verified | failed
+       │                 └──confirm(wrong number)──▶ failed          ▲                  │
+       │                                                             └── retryable ─────┘ (new challenge, ≤ 3 tries)
        └── any non-final state ──▶ expired | cancelled
 
 Each function takes the current record and ``now`` (epoch seconds) and returns the next record,
@@ -23,6 +24,13 @@ VERIFIED, FAILED, EXPIRED, CANCELLED = "verified", "failed", "expired", "cancell
 STATES = (PENDING, SCANNED, CONFIRMED, VERIFYING, VERIFIED, FAILED, EXPIRED, CANCELLED)
 FINAL = frozenset({VERIFIED, FAILED, EXPIRED, CANCELLED})
 PURPOSES = ("login", "reverify", "register", "transfer", "change", "seal_signature", "resign")
+
+MAX_ATTEMPTS = 3
+# Failures the member can fix by recording again (light, framing, doing the action); the rest
+# (a photo, a face swap, another person, no ID record) end the session at once.
+RETRYABLE = frozenset(
+    {"analysis_error", "video_invalid", "too_short", "too_long", "no_face", "multiple_faces", "face_too_small", "too_dark", "too_blurry", "challenge_not_performed"}
+)
 
 Session = dict[str, Any]
 
@@ -48,6 +56,10 @@ def new_session(session_id: str, member_id: str, purpose: str, desktop: dict[str
         "confirmed_at": None,
         "finished_at": None,
         "failure": None,
+        "challenge": None,
+        "attempts": 0,
+        "verified_at": None,
+        "last_reason": None,
     }
 
 
@@ -92,7 +104,7 @@ def scan(s: Session, openid: str, now: float) -> Session | None:
     return _advance(s, SCANNED, now, openid=openid, scanned_at=now)
 
 
-def confirm(s: Session, openid: str, code: str, now: float) -> Session:
+def confirm(s: Session, openid: str, code: str, now: float, challenge: str | None = None) -> Session:
     """scanned → confirmed when the phone picks the desktop's number; a wrong pick fails the session.
 
     Failing (rather than allowing retries) is the QRLJacking defence: an attacker who relays a
@@ -104,8 +116,34 @@ def confirm(s: Session, openid: str, code: str, now: float) -> Session:
     if s["status"] != SCANNED:
         raise conflict("invalid_state", "当前状态不允许此操作", f"Not allowed in state {s['status']}", status=s["status"])
     if hmac.compare_digest(s["match_code"].encode(), code.encode()):
-        return _advance(s, CONFIRMED, now, confirmed_at=now)
+        return _advance(s, CONFIRMED, now, confirmed_at=now, challenge=challenge)
     return _advance(s, FAILED, now, failure={"code": "match_code_mismatch"})
+
+
+def begin_verifying(s: Session, openid: str, now: float) -> Session:
+    """confirmed → verifying when the phone's video arrives; only one upload at a time gets through."""
+    _require_live(s, now)
+    if s["openid"] is None or not hmac.compare_digest(s["openid"], openid):
+        raise IdsvcError("not_your_session", "该验证不属于当前微信用户", "This verification belongs to another WeChat user", status=403)
+    if s["status"] == VERIFYING:
+        raise conflict("verification_in_progress", "正在核验上一段视频，请稍候", "The previous video is still being checked")
+    if s["status"] != CONFIRMED:
+        raise conflict("invalid_state", "当前状态不允许此操作", f"Not allowed in state {s['status']}", status=s["status"])
+    return _advance(s, VERIFYING, now, attempts=s.get("attempts", 0) + 1)
+
+
+def finish_verifying(s: Session, passed: bool, reason: str | None, now: float, next_challenge: str | None = None) -> Session:
+    """verifying → verified, back to confirmed with a new challenge (retryable, tries left), or failed.
+
+    Not refused after the deadline: the analysis started in time, so its result stands.
+    """
+    if s["status"] != VERIFYING:
+        raise conflict("invalid_state", "当前状态不允许此操作", f"Not allowed in state {s['status']}", status=s["status"])
+    if passed:
+        return _advance(s, VERIFIED, now, verified_at=now, last_reason=None)
+    if reason in RETRYABLE and s.get("attempts", 0) < MAX_ATTEMPTS and now < s["expires_at"]:
+        return _advance(s, CONFIRMED, now, challenge=next_challenge or s.get("challenge"), last_reason=reason)
+    return _advance(s, FAILED, now, failure={"code": reason or "verification_failed"}, last_reason=reason)
 
 
 def cancel(s: Session, now: float) -> Session:
@@ -131,4 +169,7 @@ def public_view(s: Session) -> dict[str, Any]:
         "confirmed_at": iso(s["confirmed_at"]),
         "finished_at": iso(s["finished_at"]),
         "failure_reason": (s.get("failure") or {}).get("code"),
+        "verified_at": iso(s.get("verified_at")),
+        "attempts": s.get("attempts", 0),
+        "last_reason": s.get("last_reason"),
     }

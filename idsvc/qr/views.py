@@ -10,7 +10,7 @@ from itsdangerous import BadSignature, URLSafeSerializer
 
 from idsvc.auth import bearer_token, current_principal, require_role
 from idsvc.errors import IdsvcError, forbidden, invalid_input
-from idsvc.http import json_object, json_response, no_store, string_field
+from idsvc.http import int_arg, json_object, json_response, no_store, string_field
 from idsvc.qr import render, sessions
 from idsvc.qr.service import MAX_WAIT, QrSessions
 from idsvc.qr.tokens import make_scan_token
@@ -93,24 +93,12 @@ def _authorised_session(session_id: str) -> sessions.Session:
     return s
 
 
-def _int_arg(name: str, lo: int, hi: int) -> int | None:
-    raw = request.args.get(name)
-    if raw is None:
-        return None
-    try:
-        value = int(raw)
-    except ValueError:
-        raise invalid_input(name, "must be an integer", "必须是整数") from None
-    if not lo <= value <= hi:
-        raise invalid_input(name, f"must be between {lo} and {hi}", f"必须在 {lo} 到 {hi} 之间")
-    return value
-
 
 @bp.get("/v1/sessions/<session_id>")
 def get_session(session_id: str) -> Any:
     """Session status for the desktop; ``?wait=N&version=V`` long-polls up to N ≤ 30 s."""
-    wait = _int_arg("wait", 0, MAX_WAIT)
-    version = _int_arg("version", 0, 2**31)
+    wait = int_arg("wait", 0, MAX_WAIT)
+    version = int_arg("version", 0, 2**31)
     s = _authorised_session(session_id)
     if wait:
         s = qr_sessions().wait(session_id, s["version"] if version is None else version, wait)

@@ -58,10 +58,15 @@ def test_desktop_page_follows_the_phone(browser: Any, live_server: str, tmp_path
     img = browser.find_element(By.ID, "qr")
     wait_for(lambda: browser.execute_script("return arguments[0].complete && arguments[0].naturalWidth > 0", img))
     match_code = browser.find_element(By.ID, "match").text
-    # Read the QR the way a phone camera would: from the pixels on screen.
-    shot = cv2.imdecode(np.frombuffer(img.screenshot_as_png, np.uint8), cv2.IMREAD_GRAYSCALE)
-    scan_url, points, _ = cv2.QRCodeDetector().detectAndDecode(shot)
-    assert points is not None and scan_url.startswith(f"{live_server}/m/")
+    # Read the QR the way a phone camera would: from the pixels on screen (again if a busy
+    # machine captured the frame before the image was painted).
+    def read_qr() -> str:
+        shot = cv2.imdecode(np.frombuffer(img.screenshot_as_png, np.uint8), cv2.IMREAD_GRAYSCALE)
+        text, points, _ = cv2.QRCodeDetector().detectAndDecode(shot)
+        return text if points is not None else ""
+
+    scan_url = wait_for(read_qr, timeout=5)
+    assert scan_url.startswith(f"{live_server}/m/")
 
     phone = Phone("o_browser_member")
     page = phone.scan(scan_url)

@@ -290,3 +290,22 @@ def test_other_openid_than_bound_is_allowed_but_audited(desktop: Desktop, servic
     assert Phone("o_bound_phone").scan(s2["scan_url"]).status_code == 200
     with services.db.session() as db:
         assert sum(e.event == "session.openid_mismatch" for e in db.query(AuditEntry)) == 1
+
+
+def test_reopening_the_qr_before_authorising_restarts_oauth(desktop: Desktop, live_server: str) -> None:
+    s = desktop.create()
+    phone = Phone("o_twice")
+    first = phone.open(s["scan_url"])
+    assert first.status_code == 302 and "oauth2/authorize" in first.headers["Location"]
+    again = phone.open(s["scan_url"])  # the cookie names the session but no openid yet
+    assert again.status_code == 302 and "oauth2/authorize" in again.headers["Location"]
+    assert phone.scan(s["scan_url"]).status_code == 200
+    # Once scanned, reopening the QR goes straight back to the phone page.
+    assert phone.open(s["scan_url"]).headers["Location"].endswith(f"/m/s/{s['session_id']}")
+
+
+def test_scan_page_is_rate_limited(desktop: Desktop) -> None:
+    s = desktop.create()
+    phone = Phone("o_spam")
+    codes = [phone.open(s["scan_url"]).status_code for _ in range(35)]
+    assert codes[:30] == [302] * 30 and codes[-1] == 429

@@ -1,0 +1,83 @@
+"""The decision record: passed or the first failed check, messages for the member, and the numbers.
+
+Reason codes are a fixed, stable list (clients branch on them).  Messages tell the member how to
+do better, zh-CN first with an English twin.  ``measurements`` holds the figures behind the
+decision (per-challenge signal, match distances, quality, frames used, timings) for audit and
+support; per the anchors (AWS: "do not send the liveness score to the user application") the HTTP
+layer should not forward them to the phone.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from idsvc.liveness.challenges import CHALLENGES
+
+# In the order the pipeline evaluates them: the first failure is the reason.
+REASONS: dict[str, tuple[str, str]] = {
+    "id_record_not_found": (
+        "系统内身份证号与人脸记录不一致，请提交身份证号变更申请",
+        "No face record matches your ID number; please submit an ID-number change request.",
+    ),
+    "video_invalid": ("视频无法读取，请重新录制", "The video could not be read; please record it again."),
+    "too_short": ("视频太短，请录制约 3 秒", "The video is too short; please record about 3 seconds."),
+    "too_long": ("视频太长，请录制约 3 秒（不超过 8 秒）", "The video is too long; please record about 3 seconds (8 at most)."),
+    "no_face": ("未检测到人脸，请将脸部置于画面中央", "No face was found; keep your face in the middle of the frame."),
+    "multiple_faces": ("画面中有多张人脸，请确保只有本人入镜", "More than one face is visible; make sure only you are in the frame."),
+    "face_too_small": ("人脸太小，请将手机靠近一些", "Your face is too small; hold the phone closer."),
+    "too_dark": ("光线太暗，请到明亮处重新录制", "It is too dark; please record somewhere brighter."),
+    "too_blurry": ("画面模糊，请保持手机稳定并擦拭镜头", "The video is blurry; hold the phone steady and clean the lens."),
+    "static_image": (
+        "未检测到真人动作，请本人面对镜头完成动作，不要使用照片或屏幕",
+        "No live movement was detected; perform the action yourself, not with a photo or screen.",
+    ),
+    "identity_changed": ("视频中的人脸发生了变化，请本人独自完成录制", "The face changed during the video; please record alone."),
+    "challenge_not_performed": ("未检测到指定动作，请按提示完成：{zh}", "The requested action was not detected; please {en}."),
+    "face_mismatch": ("人脸与身份证照片不一致", "Your face does not match the ID record."),
+}
+PASSED_MESSAGE = ("验证通过", "Verified.")
+
+
+@dataclass(frozen=True)
+class Decision:
+    passed: bool
+    reason: str | None
+    message: str
+    message_en: str
+    measurements: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "passed": self.passed,
+            "reason": self.reason,
+            "message": self.message,
+            "message_en": self.message_en,
+            "measurements": _jsonable(self.measurements),
+        }
+
+
+def passed(measurements: dict[str, Any]) -> Decision:
+    return Decision(True, None, PASSED_MESSAGE[0], PASSED_MESSAGE[1], measurements)
+
+
+def rejected(reason: str, measurements: dict[str, Any], challenge: str | None = None) -> Decision:
+    zh, en = REASONS[reason]
+    if reason == "challenge_not_performed" and challenge in CHALLENGES:
+        c = CHALLENGES[challenge]
+        zh, en = zh.format(zh=c.instruction_zh), en.format(en=c.instruction_en[0].lower() + c.instruction_en[1:])
+    return Decision(False, reason, zh, en, measurements)
+
+
+def _jsonable(value: Any) -> Any:
+    """Plain JSON types: numpy scalars/arrays to Python, floats rounded, NaN/inf to None."""
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if hasattr(value, "tolist"):  # numpy scalar or array
+        return _jsonable(value.tolist())
+    if isinstance(value, float):
+        return round(value, 4) if math.isfinite(value) else None
+    return value

@@ -1,0 +1,144 @@
+#!/usr/bin/env python
+"""``make bench``: analysis time vs decode-only time vs a naive per-frame baseline.
+
+All on one 3-second 720x1280 clip cut from ``liveportrait-d13.mp4`` (0.9-3.9 s, with a blink),
+re-encoded with libx264 into a temp dir:
+
+* full      ``analyse_video(clip, "blink", reference)`` (models already loaded: a warm worker);
+* decode    every frame decoded to a BGR array: OpenCV ``VideoCapture.read`` (the reference for
+            the <= 3x target) and PyAV ``to_ndarray("bgr24")``;
+* naive     face_recognition's ``face_locations`` + ``face_landmarks`` + ``face_encodings`` on
+            every frame at native resolution (fewer runs: ~25 s each).
+
+Targets: full >= 10x faster than naive, full <= 3x decode.  Reports min and median; the machine
+is shared, so the minimum is the better estimate of the cost and the median of what to expect.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from idsvc.liveness import enrol, faces, synth  # noqa: E402
+from idsvc.liveness.pipeline import analyse_video  # noqa: E402
+
+
+def shared_dir() -> Path:
+    return Path(os.environ.get("IDSVC_SHARED_DIR") or REPO.parent / "shared")
+
+
+def timed(fn, runs: int) -> list[float]:  # noqa: ANN001
+    out = []
+    for _ in range(runs):
+        t = time.perf_counter()
+        fn()
+        out.append(time.perf_counter() - t)
+    return out
+
+
+def decode_cv2(path: Path) -> int:
+    import cv2
+
+    cap = cv2.VideoCapture(str(path))
+    n = 0
+    while True:
+        ok, _ = cap.read()
+        if not ok:
+            break
+        n += 1
+    cap.release()
+    return n
+
+
+def decode_pyav(path: Path) -> int:
+    import av
+
+    n = 0
+    with av.open(str(path)) as c:
+        s = c.streams.video[0]
+        s.thread_type = "AUTO"
+        for fr in c.decode(s):
+            fr.to_ndarray(format="bgr24")
+            n += 1
+    return n
+
+
+def naive(path: Path) -> int:
+    import cv2
+
+    cap = cv2.VideoCapture(str(path))
+    n = 0
+    while True:
+        ok, bgr = cap.read()
+        if not ok:
+            break
+        faces.naive_frame_analysis(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
+        n += 1
+    cap.release()
+    return n
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--runs", type=int, default=7)
+    ap.add_argument("--naive-runs", type=int, default=3)
+    args = ap.parse_args(argv)
+    video = shared_dir() / "data" / "videos" / "liveportrait-d13.mp4"
+    if not video.exists():
+        print(f"{video} not found (set IDSVC_SHARED_DIR)", file=sys.stderr)
+        return 2
+    with tempfile.TemporaryDirectory(prefix="idsvc-bench-") as tmp:
+        clip = synth.cut(video, Path(tmp) / "d13-3s.mp4", 0.9, 3.0)
+        from PIL import Image
+
+        t = time.perf_counter()
+        faces.engine()
+        load_s = time.perf_counter() - t
+        frame, _ = synth.read_frames(video, 6.0, 0.05)
+        buf = io.BytesIO()
+        Image.fromarray(frame[0]).save(buf, format="PNG")
+        reference = enrol.encode_reference_photo(buf.getvalue())
+
+        decisions = []
+        analyse_video(clip, "blink", reference)  # warm-up: first-call allocations, page cache
+        full = timed(lambda: decisions.append(analyse_video(clip, "blink", reference)), args.runs)
+        dec_cv2 = timed(lambda: decode_cv2(clip), args.runs)
+        dec_av = timed(lambda: decode_pyav(clip), args.runs)
+        n_frames = decode_cv2(clip)
+        base = timed(lambda: naive(clip), args.naive_runs) if args.naive_runs > 0 else []
+
+    d = decisions[-1]
+    print(f"clip: 3.0 s, {n_frames} frames, 720x1280 H.264 (liveportrait-d13.mp4 0.9-3.9 s); CPUs {os.cpu_count()}")
+    print(f"model load (once per process, not in the timings): {load_s * 1000:.0f} ms")
+    print(f"decision: passed={d.passed} reason={d.reason} frames analysed={d.measurements.get('frames_analysed')} encodings={len(d.measurements.get('encoded_frames_t', []))}")
+    print(f"\n{'':34s} {'runs':>4s} {'min ms':>9s} {'median ms':>10s}")
+    rows = [
+        ("full analysis (analyse_video)", full),
+        ("decode-only, OpenCV read -> BGR", dec_cv2),
+        ("decode-only, PyAV -> BGR", dec_av),
+        ("naive face_recognition per frame", base),
+    ]
+    for name, ts in rows:
+        if not ts:
+            continue
+        print(f"{name:34s} {len(ts):4d} {min(ts) * 1000:9.0f} {statistics.median(ts) * 1000:10.0f}")
+    if base:
+        print(f"\nspeed-up vs naive: {min(base) / min(full):.1f}x (min/min), {statistics.median(base) / statistics.median(full):.1f}x (median/median)   target >= 10x")
+    print(f"full / decode-only (OpenCV): {min(full) / min(dec_cv2):.2f}x (min/min), {statistics.median(full) / statistics.median(dec_cv2):.2f}x (median/median)   target <= 3x")
+    print(f"full / decode-only (PyAV):   {min(full) / min(dec_av):.2f}x (min/min), {statistics.median(full) / statistics.median(dec_av):.2f}x (median/median)")
+    stages = {k: statistics.median(x.measurements["timings_ms"].get(k, 0.0) for x in decisions) for k in ("probe", "decode_track", "static", "encode")}
+    print("median stage times (ms): " + ", ".join(f"{k} {v:.0f}" for k, v in stages.items()))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,446 @@
+#!/usr/bin/env python
+"""``make eval``: face matching and liveness on the real data in ../shared/data.
+
+Prints:
+
+1. Face matching over every genuine and impostor photo pair of ``faces/labels.csv`` (single-person
+   photos; pairs inside one ``same_photo_group`` dropped): FAR/FRR at the configured threshold and
+   the threshold at FAR = 0.  Also the enrolment checks' verdict on every labelled photo.
+2. Liveness (ISO/IEC 30107-3 terms) on 3-s windows cut from the videos at the times in WINDOWS:
+   BPCER = bona fide presentations rejected; APCER per attack kind = attacks accepted:
+   * ``photo``            a still photo made into a 3-s hand-held video (tilt, jitter, light, noise);
+   * ``wrong_person``     a genuine window of X presented with Y's reference;
+   * ``wrong_challenge``  a genuine window presented for a challenge it does not show;
+   * ``splice``           1.5 s of X then 1.5 s of Y performing the action (and Y then X), for X.
+
+Derived clips and photo encodings are cached in ``$IDSVC_EVAL_CACHE`` (default: a folder in the
+system temp dir); delete it to regenerate.  ``--verbose`` prints every presentation.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import csv
+import hashlib
+import io
+import itertools
+import os
+import sys
+import tempfile
+import time
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from idsvc.liveness import enrol, synth  # noqa: E402
+from idsvc.liveness.challenges import CHALLENGES  # noqa: E402
+from idsvc.liveness.config import LivenessConfig  # noqa: E402
+from idsvc.liveness.faces import engine  # noqa: E402
+from idsvc.liveness.pipeline import Inspection, decide, inspect  # noqa: E402
+
+ALL = tuple(CHALLENGES)
+
+
+def shared_dir() -> Path:
+    return Path(os.environ.get("IDSVC_SHARED_DIR") or REPO.parent / "shared")
+
+
+def cache_dir() -> Path:
+    d = Path(os.environ.get("IDSVC_EVAL_CACHE") or Path(tempfile.gettempdir()) / "idsvc-eval-cache")
+    d.mkdir(parents=True, exist_ok=True)
+    return d
+
+
+# --------------------------------------------------------------------------------------------
+# Ground truth for the liveness windows (labelled by eye on frame strips, see docs/liveness.md).
+# shows: challenge -> time (s, in the source video) of the clearest instance.
+# ambiguous: actions that are partly there (a talker's open mouth, a ~15 degree head turn), so the
+# window counts neither as bona fide nor as an attack for them.
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Window:
+    name: str
+    video: str
+    t0: float
+    shows: dict[str, float]
+    ambiguous: frozenset[str] = frozenset()
+    mirror: bool = False  # synthetic: horizontally flipped (turn directions swap)
+    subject: str = ""
+
+    @property
+    def key(self) -> str:
+        return f"{self.name}"
+
+
+def W(name: str, video: str, t0: float, shows: dict[str, float], ambiguous: str = "", mirror: bool = False) -> Window:
+    subject = video.split(".")[0].replace("liveportrait-", "").replace("sadtalker-WDA_AlexandriaOcasioCortez_000", "aoc")
+    return Window(name, video, t0, shows, frozenset(ambiguous.split()), mirror, subject)
+
+
+D3, D9, D12, D13, D14, D18, D19 = (f"liveportrait-d{n}.mp4" for n in (3, 9, 12, 13, 14, 18, 19))
+AOC = "sadtalker-WDA_AlexandriaOcasioCortez_000.mp4"
+WINDOWS = [
+    W("d13@0.9", D13, 0.9, {"blink": 1.4}),
+    W("d13@8.5", D13, 8.5, {"blink": 9.8}),
+    W("d14@0.0", D14, 0.0, {"blink": 0.5}),
+    W("d14@6.0", D14, 6.0, {"blink": 7.03}, "nod"),
+    W("d14@12.0", D14, 12.0, {"blink": 12.37}),
+    W("d18@1.2", D18, 1.2, {"open_mouth": 2.6, "blink": 3.2}),
+    W("d18@3.6", D18, 3.6, {"open_mouth": 4.5, "blink": 6.2}),
+    W("d12@0.0", D12, 0.0, {"blink": 2.0}, "open_mouth turn_left turn_right nod"),
+    # 6.4-7.0 s: a fast head roll with motion blur; the landmark fit slips, so the turn is ambiguous.
+    W("d12@4.0", D12, 4.0, {"open_mouth": 5.0, "blink": 5.5}, "nod turn_left turn_right"),
+    W("d9@0.0", D9, 0.0, {"blink": 0.4}),
+    W("d9@13.0", D9, 13.0, {"blink": 14.3}),
+    W("aoc@0.0", AOC, 0.0, {"blink": 0.45}, "open_mouth turn_left turn_right"),
+    W("aoc@4.0", AOC, 4.0, {"blink": 4.45}, "open_mouth"),
+    W("d3@0.0", D3, 0.0, {}, "turn_right"),  # winks (one eye): not a blink
+    W("d3@3.0", D3, 3.0, {}, "turn_left nod"),  # looks down, frowns
+    W("d3@6.0", D3, 6.0, {"turn_right": 7.0}, "nod turn_left"),
+    W("d3@7.0", D3, 7.0, {"turn_left": 8.8, "nod": 8.8}, "turn_right"),
+    W("d3@8.8", D3, 8.8, {"open_mouth": 10.4}, "turn_right turn_left blink nod"),
+    W("d19@1.5", D19, 1.5, {}),  # lip twists and smile squints, no blink
+    W("d19@5.0", D19, 5.0, {}),
+    # Synthetic: mirrored copies of the real head turns (the data has no deliberate turn).
+    W("d3@6.0-mirror", D3, 6.0, {"turn_left": 7.0}, "nod turn_right", mirror=True),
+    W("d3@7.0-mirror", D3, 7.0, {"turn_right": 8.8, "nod": 8.8}, "turn_left", mirror=True),
+    W("d12@4.0-mirror", D12, 4.0, {"open_mouth": 5.0, "blink": 5.5}, "nod turn_left turn_right", mirror=True),
+]
+# Each video subject's reference: a frame outside all its windows, enrolled like an ID photo.
+VIDEO_REFERENCE_T = {D3: 2.4, D9: 8.0, D12: 3.5, D13: 6.0, D14: 10.0, D18: 0.5, D19: 0.6, AOC: 3.5}
+WINDOW_S = 3.0
+PHOTO_ATTACKS = 24  # photos turned into hand-held videos
+
+
+# --------------------------------------------------------------------------------------------
+# Face pairs
+# --------------------------------------------------------------------------------------------
+
+
+def photo_rows() -> list[dict[str, str]]:
+    with (shared_dir() / "data" / "faces" / "labels.csv").open() as fh:
+        return list(csv.DictReader(fh))
+
+
+def photo_encoding(path: Path, sha: str) -> tuple[np.ndarray, tuple[int, int, int, int]] | None:
+    """Largest face's encoding and box (top, right, bottom, left); cached by file hash."""
+    cache = cache_dir() / "photos" / f"{sha}.npz"
+    if cache.exists():
+        z = np.load(cache)
+        return (z["enc"], tuple(int(v) for v in z["box"])) if z["enc"].size else None
+    import cv2
+
+    rgb = enrol.load_photo_rgb(path.read_bytes())
+    h, w = rgb.shape[:2]
+    s = min(1.0, enrol.DETECT_LONG_SIDE / max(h, w))
+    small = rgb if s == 1.0 else cv2.resize(rgb, (round(w * s), round(h * s)), interpolation=cv2.INTER_AREA)
+    boxes = [b.scaled(1.0 / s) for b in engine().detect(small, 1)]
+    cache.parent.mkdir(exist_ok=True)
+    if not boxes:
+        np.savez(cache, enc=np.zeros(0), box=np.zeros(4))
+        return None
+    b = boxes[0]
+    enc = engine().encode(rgb, b)
+    np.savez(cache, enc=enc, box=np.array([b.top, b.right, b.bottom, b.left]))
+    return enc, (b.top, b.right, b.bottom, b.left)
+
+
+def face_pairs(cfg: LivenessConfig, verbose: bool) -> dict[str, object]:
+    rows = [r for r in photo_rows() if r["identity"] and "/multi/" not in r["file"] and "/noface/" not in r["file"]]
+    encs = {}
+    for r in rows:
+        got = photo_encoding(shared_dir() / "data" / r["file"], r["sha256"])
+        if got is not None:
+            encs[r["file"]] = got[0]
+    gen, imp = [], []
+    hardest: list[tuple[float, str, str]] = []
+    for a, b in itertools.combinations([r for r in rows if r["file"] in encs], 2):
+        d = float(np.linalg.norm(encs[a["file"]] - encs[b["file"]]))
+        if a["identity"] == b["identity"]:
+            if a["same_photo_group"] and a["same_photo_group"] == b["same_photo_group"]:
+                continue
+            gen.append(d)
+        else:
+            imp.append(d)
+            hardest.append((d, a["file"], b["file"]))
+    g, i = np.array(gen), np.array(imp)
+    t = cfg.match_threshold
+    t0 = float(np.nextafter(i.min(), 0))  # largest threshold with no impostor accepted
+    print("\n== Face matching: photo pairs (faces/labels.csv, single-person photos) ==")
+    print(f"photos encoded {len(encs)}/{len(rows)}; genuine pairs {len(g)} (same-photo pairs dropped); impostor pairs {len(i)}")
+    print(f"genuine  distance min/p5/median/p95/max: {_q(g)}")
+    print(f"impostor distance min/p5/median/p95/max: {_q(i)}")
+    print(f"{'threshold':>12} {'FAR':>16} {'FRR':>14}")
+    for thr in sorted({0.45, 0.5, 0.55, 0.6, t, round(t0, 4)}):
+        print(f"{thr:12.4f} {_rate((i <= thr).sum(), len(i)):>16} {_rate((g > thr).sum(), len(g)):>14}" + ("  <- configured" if thr == t else "") + ("  <- FAR=0 limit" if thr == round(t0, 4) else ""))
+    print(f"threshold at FAR=0: accept d <= {t0:.4f} (lowest impostor distance {i.min():.4f}), FRR there {_rate((g > t0).sum(), len(g))}")
+    if verbose:
+        for d, a, b in sorted(hardest)[:5]:
+            print(f"  hardest impostor {d:.3f} {a} {b}")
+    return {"far": float((i <= t).mean()), "frr": float((g > t).mean()), "t_far0": t0}
+
+
+def enrolment_table() -> None:
+    from idsvc.errors import IdsvcError
+
+    outcomes: Counter[str] = Counter()
+    by_kind: dict[str, Counter[str]] = defaultdict(Counter)
+    for r in photo_rows():
+        kind = "multi" if "/multi/" in r["file"] else "noface" if "/noface/" in r["file"] else "single"
+        try:
+            enrol.encode_reference_photo((shared_dir() / "data" / r["file"]).read_bytes())
+            code = "accepted"
+        except IdsvcError as exc:
+            code = exc.code
+        outcomes[code] += 1
+        by_kind[kind][code] += 1
+    print("\n== Enrolment checks on every labelled photo (encode_reference_photo) ==")
+    for kind, c in by_kind.items():
+        print(f"  {kind:7s} " + ", ".join(f"{k}: {v}" for k, v in sorted(c.items())))
+
+
+# --------------------------------------------------------------------------------------------
+# Liveness
+# --------------------------------------------------------------------------------------------
+
+
+def video_path(name: str) -> Path:
+    return shared_dir() / "data" / "videos" / name
+
+
+def derived(name: str, make) -> Path:  # noqa: ANN001
+    path = cache_dir() / "clips" / name
+    if not path.exists():
+        path.parent.mkdir(exist_ok=True)
+        tmp = path.with_suffix(".part.mp4")
+        make(tmp)
+        tmp.rename(path)
+    return path
+
+
+def window_clip(w: Window) -> Path:
+    return derived(
+        f"{w.key}.mp4",
+        lambda p: synth.cut(video_path(w.video), p, w.t0, WINDOW_S, transform=synth.hflip if w.mirror else None),
+    )
+
+
+def video_reference(video: str) -> np.ndarray:
+    cache = cache_dir() / "refs" / f"{video}.npy"
+    if cache.exists():
+        return np.load(cache)
+    from PIL import Image
+
+    frames, _ = synth.read_frames(video_path(video), VIDEO_REFERENCE_T[video], 0.05)
+    buf = io.BytesIO()
+    Image.fromarray(frames[0]).save(buf, format="PNG")
+    enc = enrol.encode_reference_photo(buf.getvalue())
+    cache.parent.mkdir(exist_ok=True)
+    np.save(cache, enc)
+    return enc
+
+
+@dataclass
+class Tally:
+    results: list[tuple[str, str, bool, str | None]] = field(default_factory=list)  # (sample, challenge, accepted, reason)
+
+    def add(self, sample: str, challenge: str, accepted: bool, reason: str | None) -> None:
+        self.results.append((sample, challenge, accepted, reason))
+
+    @property
+    def n(self) -> int:
+        return len(self.results)
+
+    @property
+    def accepted(self) -> int:
+        return sum(1 for r in self.results if r[2])
+
+    def reasons(self) -> str:
+        c = Counter(r[3] or "passed" for r in self.results)
+        return ", ".join(f"{k} {v}" for k, v in c.most_common())
+
+
+_INSPECTIONS: dict[Path, Inspection] = {}
+
+
+def inspected(path: Path, cfg: LivenessConfig) -> Inspection:
+    if path not in _INSPECTIONS:
+        _INSPECTIONS[path] = inspect(path, config=cfg)
+    return _INSPECTIONS[path]
+
+
+def liveness(cfg: LivenessConfig, verbose: bool) -> dict[str, object]:
+    refs = {v: video_reference(v) for v in VIDEO_REFERENCE_T}
+    photo_refs = {}
+    rows = photo_rows()
+    by_id: dict[str, list[dict[str, str]]] = defaultdict(list)
+    for r in rows:
+        if r["identity"] and "/multi/" not in r["file"] and not r["identity"].startswith("john-") and r["identity"] != "tom-hanks":
+            by_id[r["identity"]].append(r)
+    for ident, rs in by_id.items():
+        got = photo_encoding(shared_dir() / "data" / rs[0]["file"], rs[0]["sha256"])
+        if got is not None:
+            photo_refs[ident] = got[0]
+
+    bona = Tally()
+    per_challenge: dict[str, Tally] = defaultdict(Tally)
+    attacks: dict[str, Tally] = defaultdict(Tally)
+    genuine_d, drift_bona = [], []
+    impostor_d: list[tuple[float, str]] = []
+    t_start = time.perf_counter()
+
+    def show(kind: str, sample: str, challenge: str, dec) -> None:  # noqa: ANN001
+        if verbose:
+            m = dec.measurements
+            sig = m.get("challenge_result", {}).get("signal")
+            dist = m.get("match", {}).get("distance")
+            print(f"  [{kind}] {sample:34s} {challenge:11s} {'PASS' if dec.passed else dec.reason:24s} signal={sig} dist={dist} static={m.get('static', {}).get('residual')}")
+
+    for w in WINDOWS:
+        ins = inspected(window_clip(w), cfg)
+        ref = refs[w.video]
+        for c in ALL:
+            if c in w.ambiguous:
+                continue
+            dec = decide(ins, c, ref)
+            if c in w.shows:
+                bona.add(w.name, c, dec.passed, dec.reason)
+                per_challenge[c].add(w.name, c, dec.passed, dec.reason)
+                show("bona fide", w.name, c, dec)
+                if "match" in dec.measurements:
+                    genuine_d.append(dec.measurements["match"]["distance"])
+                    drift_bona.append(dec.measurements["identity_drift"]["max_pairwise"])
+                # The same genuine window for everybody else: face_mismatch expected.
+                others = {k: v for k, v in refs.items() if k != w.video} | photo_refs
+                for other, oref in others.items():
+                    d2 = decide(ins, c, oref)
+                    attacks["wrong_person"].add(f"{w.name} as {other}", c, d2.passed, d2.reason)
+                    if "match" in d2.measurements:
+                        impostor_d.append((d2.measurements["match"]["distance"], f"{w.name} as {other}"))
+                    if verbose and d2.passed:
+                        show("wrong person", f"{w.name} as {other}", c, d2)
+            else:
+                attacks["wrong_challenge"].add(w.name, c, dec.passed, dec.reason)
+                show("wrong challenge", w.name, c, dec)
+
+    # Splices: X's first 1.5 s, then 1.5 s of Y around Y's action (and the reverse), presented for X.
+    real = [w for w in WINDOWS if not w.mirror and w.shows]
+    drift_splice = []
+    for k, wy in enumerate(real):
+        wx = next(x for x in real[k + 1 :] + real[:k] if x.subject != wy.subject)
+        for action, ta in wy.shows.items():
+            if action in ("turn_left", "turn_right", "nod"):
+                t_y = max(0.0, ta - 1.0)
+            else:
+                t_y = max(0.0, ta - 0.75)
+            for order in ("xy", "yx"):
+                parts = [(video_path(wx.video), wx.t0, 1.5), (video_path(wy.video), t_y, 1.5)]
+                if order == "yx":
+                    parts.reverse()
+                name = f"splice-{order}-{wx.key}-{wy.key}-{action}"
+                clip = derived(f"{name}.mp4", lambda p, parts=parts: synth.splice(parts, p))
+                ins = inspected(clip, cfg)
+                dec = decide(ins, action, refs[wx.video])
+                attacks["splice"].add(name, action, dec.passed, dec.reason)
+                show("splice", name, action, dec)
+                # The second layer alone: the same clip with the scene-cut check switched off.
+                dec2 = decide(dataclasses.replace(ins, cfg=dataclasses.replace(cfg, scene_cut_check=False)), action, refs[wx.video])
+                attacks["splice (drift layer only)"].add(name, action, dec2.passed, dec2.reason)
+                if "identity_drift" in dec2.measurements:
+                    drift_splice.append(dec2.measurements["identity_drift"]["max_pairwise"])
+
+    # Photo attacks: a photo of X held up, presented for X (reference = another photo of X).
+    chosen = []
+    for ident, rs in sorted(by_id.items()):
+        if len(rs) >= 2:
+            chosen += [(ident, r) for r in rs[1:3]]
+    chosen = chosen[:PHOTO_ATTACKS]
+    for n, (ident, r) in enumerate(chosen):
+        got = photo_encoding(shared_dir() / "data" / r["file"], r["sha256"])
+        if got is None or ident not in photo_refs:
+            continue
+        name = f"photo-{Path(r['file']).stem}"
+
+        def make(p: Path, r: dict[str, str] = r, box: tuple[int, int, int, int] = got[1], n: int = n) -> None:
+            rgb = enrol.load_photo_rgb((shared_dir() / "data" / r["file"]).read_bytes())
+            synth.photo_attack(rgb, box, p, seed=n)
+
+        ins = inspected(derived(f"{name}.mp4", make), cfg)
+        for c in ALL:
+            dec = decide(ins, c, photo_refs[ident])
+            attacks["photo"].add(name, c, dec.passed, dec.reason)
+            show("photo", name, c, dec)
+
+    print("\n== Liveness: 3-s windows (bona fide) and attacks ==")
+    print(f"windows {len(WINDOWS)} ({sum(w.mirror for w in WINDOWS)} mirrored), analysis wall time {time.perf_counter() - t_start:.0f} s")
+    print(f"{'set':31s} {'presentations':>13s} {'accepted':>9s} {'rate':>16s}  outcomes")
+    print(f"{'bona fide (BPCER)':31s} {bona.n:13d} {bona.accepted:9d} {_rate(bona.n - bona.accepted, bona.n):>16s}  {bona.reasons()}")
+    for c, tl in sorted(per_challenge.items()):
+        print(f"{'  ' + c:31s} {tl.n:13d} {tl.accepted:9d} {_rate(tl.n - tl.accepted, tl.n):>16s}  {tl.reasons()}")
+    for kind in ("photo", "wrong_person", "wrong_challenge", "splice", "splice (drift layer only)"):
+        tl = attacks[kind]
+        print(f"{'APCER ' + kind:31s} {tl.n:13d} {tl.accepted:9d} {_rate(tl.accepted, tl.n):>16s}  {tl.reasons()}")
+    for kind in ("photo", "wrong_challenge", "splice"):
+        for s, c, acc, _ in attacks[kind].results:
+            if acc:
+                print(f"  ACCEPTED {kind}: {s} {c}")
+    pairs = Counter(s.split("@")[0] + " as " + s.split(" as ")[1] for s, _, acc, _ in attacks["wrong_person"].results if acc)
+    for pair, k in sorted(pairs.items()):
+        print(f"  ACCEPTED wrong_person: {pair} ({k} presentations)")
+    for s, _, acc, _ in attacks["splice (drift layer only)"].results:
+        if acc:
+            print(f"  ACCEPTED by the drift layer alone: {s}")
+    rejected_bona = [(s, c, r) for s, c, acc, r in bona.results if not acc]
+    for s, c, r in rejected_bona:
+        print(f"  REJECTED bona fide: {s} {c} -> {r}")
+    if genuine_d:
+        print(f"bona fide video-to-reference distance min/median/max: {min(genuine_d):.3f} / {np.median(genuine_d):.3f} / {max(genuine_d):.3f}")
+        low = sorted(impostor_d)[:3]
+        print("lowest wrong-person distances: " + ", ".join(f"{d:.3f} ({who})" for d, who in low)
+              + f"; wrong-person APCER at 0.45 would be {sum(d <= 0.45 for d, _ in impostor_d)}/{len(attacks['wrong_person'].results)}")
+        print(f"identity drift (max pairwise): bona fide max {max(drift_bona):.3f} (threshold {cfg.identity_drift_max}); "
+              f"splices min {min(drift_splice) if drift_splice else float('nan'):.3f}")
+    statics = [(w.name, inspected(window_clip(w), cfg).static) for w in WINDOWS]
+    res = [s.residual for _, s in statics if s is not None]
+    ph = [_INSPECTIONS[p].static.residual for p in _INSPECTIONS if p.name.startswith("photo-") and _INSPECTIONS[p].static]
+    print(f"static residual: genuine windows min {min(res):.3f} (threshold {cfg.static_max_residual}); photo attacks max {max(ph) if ph else float('nan'):.3f}")
+    return {"bpcer": 1 - bona.accepted / max(bona.n, 1), **{k: v.accepted / max(v.n, 1) for k, v in attacks.items()}}
+
+
+def _q(x: np.ndarray) -> str:
+    return " / ".join(f"{v:.3f}" for v in np.percentile(x, [0, 5, 50, 95, 100]))
+
+
+def _rate(k: int, n: int) -> str:
+    return f"{100.0 * k / n:6.2f}% ({k}/{n})" if n else "n/a"
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--verbose", "-v", action="store_true")
+    ap.add_argument("--skip-pairs", action="store_true")
+    ap.add_argument("--skip-liveness", action="store_true")
+    args = ap.parse_args(argv)
+    if not shared_dir().exists():
+        print(f"shared data not found at {shared_dir()} (set IDSVC_SHARED_DIR)", file=sys.stderr)
+        return 2
+    cfg = LivenessConfig()
+    print(f"data {shared_dir() / 'data'}; cache {cache_dir()}")
+    if not args.skip_pairs:
+        face_pairs(cfg, args.verbose)
+        enrolment_table()
+    if not args.skip_liveness:
+        liveness(cfg, args.verbose)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,172 @@
+"""The phone's 3-second video over HTTP: confirmed → verifying → verified | failed, with the real models."""
+
+from __future__ import annotations
+
+import glob
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import cv2
+import pytest
+import requests
+
+from idsvc.db import IdRecord, Member
+from tests.qr.phone import Desktop, Phone
+
+pytestmark = [pytest.mark.integration, pytest.mark.model]
+
+
+@pytest.fixture(scope="module")
+def clips(shared_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """A 3-s window of d13 showing a blink, and reference encodings: d13's own face (8 s in) and Obama's."""
+    from idsvc.liveness import synth
+    from idsvc.liveness.enrol import encode_reference_photo
+    from idsvc.liveness.match import encoding_to_bytes
+
+    out = tmp_path_factory.mktemp("clips")
+    src = shared_dir / "data/videos/liveportrait-d13.mp4"
+    window = synth.cut(src, out / "d13_blink.mp4", 0.3, 3.0)
+    cap = cv2.VideoCapture(str(src))
+    cap.set(cv2.CAP_PROP_POS_MSEC, 8000)
+    ok, frame = cap.read()
+    cap.release()
+    assert ok
+    return {
+        "window": window.read_bytes(),
+        "same_person": encoding_to_bytes(encode_reference_photo(cv2.imencode(".jpg", frame)[1].tobytes())),
+        "other_person": encoding_to_bytes(encode_reference_photo((shared_dir / "data/faces/barack-obama_1.jpg").read_bytes())),
+    }
+
+
+@pytest.fixture
+def settings(settings: Any) -> Any:
+    return settings.replace(challenges=("blink",))
+
+
+def enrol(services: Any, encoding: bytes, id_number: str = "110101199003078515") -> None:
+    with services.db.session() as db:
+        db.add(IdRecord(id_number=id_number, name="张三", encoding=encoding, source="test"))
+
+
+def confirmed_phone(desktop: Desktop, live_server: str, openid: str = "o_video") -> tuple[dict[str, Any], Phone, str]:
+    s = desktop.create()
+    phone = Phone(openid)
+    page = phone.scan(s["scan_url"])
+    csrf = Phone.csrf(page.text)
+    assert phone.confirm(live_server, s["session_id"], s["match_code"], csrf).json()["status"] == "confirmed"
+    page = phone.open(f"{live_server}/m/s/{s['session_id']}")
+    assert 'data-challenge="blink"' in page.text and "请眨眨眼" in page.text
+    return s, phone, csrf
+
+
+def upload(phone: Phone, live_server: str, sid: str, data: bytes, csrf: str, name: str = "video.mp4") -> requests.Response:
+    return phone.http.post(f"{live_server}/m/sessions/{sid}/video", files={"video": (name, data, "video/mp4")},
+                           headers={"X-CSRF-Token": csrf, "Accept": "application/json"}, timeout=60)
+
+
+def test_genuine_video_verifies_and_desktop_sees_it(desktop: Desktop, live_server: str, services: Any, clips: dict) -> None:
+    enrol(services, clips["same_person"])
+    s, phone, csrf = confirmed_phone(desktop, live_server)
+    seen: list[str] = []
+
+    def watch() -> None:
+        version = 3
+        while True:
+            r = desktop.poll(s, wait=20, version=version).json()
+            seen.append(r["status"])
+            version = r["version"]
+            if r["status"] in ("verified", "failed"):
+                return
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    time.sleep(0.3)
+    before = set(glob.glob(f"{tempfile.gettempdir()}/idsvc-video-*"))
+    r = upload(phone, live_server, s["session_id"], clips["window"], csrf)
+    done_at = time.monotonic()
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["status"] == "verified" and body["passed"] and body["message"] == "验证通过"
+    assert "measurements" not in body  # the numbers stay server-side
+    watcher.join(10)
+    assert seen[-1] == "verified" and "verifying" in seen
+    assert time.monotonic() - done_at < 1
+    assert set(glob.glob(f"{tempfile.gettempdir()}/idsvc-video-*")) <= before  # the raw video is gone
+    with services.db.session() as db:
+        assert db.get(Member, "m-1001").openid == "o_video"
+        from idsvc.db import AuditEntry
+
+        verified = [e for e in db.query(AuditEntry) if e.event == "session.verified"]
+        assert verified and verified[0].data["match_distance"] < 0.5 and verified[0].data["challenge"] == "blink"
+    assert "验证成功" in phone.open(f"{live_server}/m/s/{s['session_id']}").text
+
+
+def test_other_person_fails_with_face_mismatch(desktop: Desktop, live_server: str, services: Any, clips: dict) -> None:
+    enrol(services, clips["other_person"])
+    s, phone, csrf = confirmed_phone(desktop, live_server)
+    body = upload(phone, live_server, s["session_id"], clips["window"], csrf).json()
+    assert body["status"] == "failed" and body["reason"] == "face_mismatch"
+    assert desktop.poll(s).json()["failure_reason"] == "face_mismatch"
+    with services.db.session() as db:
+        assert db.get(Member, "m-1001").openid is None  # only a success binds the phone
+
+
+def test_no_id_record_fails_with_id_record_not_found(desktop: Desktop, live_server: str, clips: dict) -> None:
+    s, phone, csrf = confirmed_phone(desktop, live_server)
+    body = upload(phone, live_server, s["session_id"], clips["window"], csrf).json()
+    assert body["status"] == "failed" and body["reason"] == "id_record_not_found"
+    assert "身份证号变更申请" in body["message"]
+
+
+def test_unreadable_video_can_be_retried(desktop: Desktop, live_server: str, services: Any, clips: dict) -> None:
+    enrol(services, clips["same_person"])
+    s, phone, csrf = confirmed_phone(desktop, live_server)
+    corrupt = b"\x00\x00\x00\x18ftypmp42" + b"\x00garbage" * 500
+    body = upload(phone, live_server, s["session_id"], corrupt, csrf).json()
+    assert body["status"] == "confirmed" and body["reason"] == "video_invalid" and body["attempts_left"] == 2
+    assert body["instruction"] == "请眨眨眼"
+    assert desktop.poll(s).json()["last_reason"] == "video_invalid"
+    assert upload(phone, live_server, s["session_id"], clips["window"], csrf).json()["status"] == "verified"
+
+
+def test_three_bad_videos_fail_the_session(desktop: Desktop, live_server: str, services: Any) -> None:
+    enrol(services, b"\x00" * 1024)
+    s, phone, csrf = confirmed_phone(desktop, live_server)
+    corrupt = b"\x00\x00\x00\x18ftypmp42" + b"\x01" * 100
+    statuses = [upload(phone, live_server, s["session_id"], corrupt, csrf).json()["status"] for _ in range(3)]
+    assert statuses == ["confirmed", "confirmed", "failed"]
+    assert upload(phone, live_server, s["session_id"], corrupt, csrf).status_code == 409
+
+
+def test_upload_refusals_consume_no_attempt(desktop: Desktop, live_server: str, services: Any, settings: Any, clips: dict, shared_dir: Path) -> None:
+    enrol(services, clips["same_person"])
+    s, phone, csrf = confirmed_phone(desktop, live_server)
+    sid = s["session_id"]
+    png = (shared_dir / "data/faces/barack-obama_5.jpg").read_bytes()
+    r = upload(phone, live_server, sid, png, csrf, name="video.mp4")
+    assert r.status_code == 415 and r.json()["error"]["code"] == "unsupported_video_type"
+    assert upload(phone, live_server, sid, b"", csrf).status_code == 400
+    assert upload(phone, live_server, sid, clips["window"], "forged").status_code == 403
+    r = phone.http.post(f"{live_server}/m/sessions/{sid}/video", data={"x": "1"}, headers={"X-CSRF-Token": csrf, "Accept": "application/json"}, timeout=10)
+    assert r.status_code == 400 and r.json()["error"]["details"]["field"] == "video"
+    assert Phone("o_stranger").http.post(f"{live_server}/m/sessions/{sid}/video", files={"video": ("v.mp4", clips["window"])},
+                                         headers={"Accept": "application/json"}, timeout=10).status_code == 403
+    assert desktop.poll(s).json()["attempts"] == 0
+
+
+@pytest.mark.settings(max_video_bytes=1000)
+def test_oversize_video_is_413(desktop: Desktop, live_server: str, services: Any, clips: dict) -> None:
+    s, phone, csrf = confirmed_phone(desktop, live_server)
+    r = upload(phone, live_server, s["session_id"], clips["window"], csrf)
+    assert r.status_code == 413 and r.json()["error"]["code"] == "payload_too_large"
+
+
+def test_video_before_confirmation_is_409(desktop: Desktop, live_server: str, clips: dict) -> None:
+    s = desktop.create()
+    phone = Phone("o_early")
+    page = phone.scan(s["scan_url"])
+    r = upload(phone, live_server, s["session_id"], clips["window"], Phone.csrf(page.text))
+    assert r.status_code == 409 and r.json()["error"]["code"] == "invalid_state"
