@@ -194,6 +194,13 @@ class FaceTracker:
         frame_wh = (0, 0)
         rotation = 0
         nan_lm = np.full((68, 2), np.nan)
+
+        def no_face(t: float) -> None:
+            # A frame analysed without a face keeps its place in every series, as NaN.
+            ts.append(t)
+            lms.append(nan_lm)
+            lumas.append(float("nan"))
+            sharps.append(float("nan"))
         ears: list[float] = []
         thumbs_diff: list[float] = []
         prev_thumb: np.ndarray | None = None
@@ -239,10 +246,7 @@ class FaceTracker:
                 others = tuple(b.width / main_w for b in found if chosen is not None and b != chosen)
                 rounds.append(DetectionRound(frame.t, len(found), main_w, others))
             if box is None:
-                ts.append(frame.t)
-                lms.append(nan_lm)
-                lumas.append(float("nan"))
-                sharps.append(float("nan"))
+                no_face(frame.t)
                 prev_lm = None
                 continue
             lm_px = self.engine.landmarks(gray, box)
@@ -254,10 +258,7 @@ class FaceTracker:
                 best = max(found, key=box.iou) if found else None
                 if best is None:
                     box = None
-                    ts.append(frame.t)
-                    lms.append(nan_lm)
-                    lumas.append(float("nan"))
-                    sharps.append(float("nan"))
+                    no_face(frame.t)
                     prev_lm = None
                     continue
                 lm_px = self.engine.landmarks(gray, best)

@@ -213,10 +213,7 @@ def iter_frames(path: Path, info: VideoInfo, cfg: LivenessConfig) -> Iterator[Fr
                 if t0 is None:
                     t0 = t_abs
                 t = t_abs - t0
-                if t > cfg.max_duration_s + cfg.duration_grace_s:
-                    raise VideoRejected("too_long", "decoded_duration", duration_s=round(t, 2))
-                if index >= cfg.max_frames or time.monotonic() > deadline:
-                    raise VideoRejected("video_invalid", "decode_budget_exceeded", frames=index)
+                _check_budget(t, index, deadline, cfg)
                 rotation = int(round(float(frame.rotation or 0) / 90.0)) * 90 % 360
                 y = _luma(frame)
                 if rotation:
@@ -228,6 +225,14 @@ def iter_frames(path: Path, info: VideoInfo, cfg: LivenessConfig) -> Iterator[Fr
         raise
     except Exception as exc:
         raise VideoRejected("video_invalid", "decode_error", error=type(exc).__name__) from None
+
+
+def _check_budget(t: float, index: int, deadline: float, cfg: LivenessConfig) -> None:
+    """Stop decoding a clip that turns out longer than its header said, or that takes too long."""
+    if t > cfg.max_duration_s + cfg.duration_grace_s:
+        raise VideoRejected("too_long", "decoded_duration", duration_s=round(t, 2))
+    if index >= cfg.max_frames or time.monotonic() > deadline:
+        raise VideoRejected("video_invalid", "decode_budget_exceeded", frames=index)
 
 
 # 8-bit YUV layouts whose first plane is the luma image we need, byte for byte.
@@ -259,10 +264,7 @@ def _iter_cv2(path: Path, cfg: LivenessConfig) -> Iterator[Frame]:
             if t0 is None:
                 t0 = t_abs
             t = t_abs - t0
-            if t > cfg.max_duration_s + cfg.duration_grace_s:
-                raise VideoRejected("too_long", "decoded_duration", duration_s=round(t, 2))
-            if index >= cfg.max_frames or time.monotonic() > deadline:
-                raise VideoRejected("video_invalid", "decode_budget_exceeded", frames=index)
+            _check_budget(t, index, deadline, cfg)
             gray = cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY)
             yield Frame(index, t, gray, bgr)
             index += 1
