@@ -119,6 +119,14 @@ class QrSessions:
         challenge = pick_challenge(self.svc.settings.challenges)
         return self._apply(sid, lambda cur: sm.confirm(cur, openid, code, self.clock(), challenge), "session.confirmed", f"wechat:{openid}")
 
+    def consume(self, sid: str, actor: str, purpose: str | None, member_id: str | None) -> sm.Session:
+        def step(cur: sm.Session) -> sm.Session:
+            if member_id is not None and not hmac.compare_digest(cur["member_id"], member_id):
+                raise IdsvcError("member_mismatch", "验证会话不属于该会员", "This session belongs to another member", status=409)
+            return sm.consume(cur, purpose, self.clock())
+
+        return self._apply(sid, step, "session.consumed", actor)
+
     def cancel(self, sid: str, actor: str) -> sm.Session:
         return self._apply(sid, lambda cur: sm.cancel(cur, self.clock()), "session.cancelled", actor)
 

@@ -146,6 +146,21 @@ def finish_verifying(s: Session, passed: bool, reason: str | None, now: float, n
     return _advance(s, FAILED, now, failure={"code": reason or "verification_failed"}, last_reason=reason)
 
 
+def consume(s: Session, purpose: str | None, now: float) -> Session:
+    """Mark a ``verified`` session as used by the back end that acts on it; once only.
+
+    A portal submitting a sensitive form after re-verification consumes the session, so one face
+    verification can never authorise two submissions.
+    """
+    if s["status"] != VERIFIED:
+        raise conflict("not_verified", "该验证尚未通过", "This session is not verified", status=s["status"])
+    if s.get("consumed_at") is not None:
+        raise conflict("already_consumed", "该验证结果已被使用", "This verification has already been used")
+    if purpose is not None and purpose != s["purpose"]:
+        raise conflict("purpose_mismatch", "验证用途不符", f"This verification was for {s['purpose']}, not {purpose}")
+    return {**s, "consumed_at": now, "version": s["version"] + 1, "updated_at": now}
+
+
 def cancel(s: Session, now: float) -> Session:
     _require_live(s, now)
     return _advance(s, CANCELLED, now, failure={"code": "session_cancelled"})
@@ -172,4 +187,5 @@ def public_view(s: Session) -> dict[str, Any]:
         "verified_at": iso(s.get("verified_at")),
         "attempts": s.get("attempts", 0),
         "last_reason": s.get("last_reason"),
+        "consumed_at": iso(s.get("consumed_at")),
     }

@@ -114,6 +114,18 @@ def cancel_session(session_id: str) -> Any:
     return json_response(sessions.public_view(qr_sessions().cancel(session_id, actor)))
 
 
+@bp.post("/v1/sessions/<session_id>/consume")
+@require_role("platform")
+def consume_session(session_id: str) -> Any:
+    """Use a ``verified`` session's result exactly once (optionally checking member and purpose)."""
+    body = json_object() if request.content_length else {}
+    member_id = string_field(body, "member_id", max_len=64, required=False) or None
+    purpose = string_field(body, "purpose", max_len=32, required=False) or None
+    principal = current_principal()
+    assert principal is not None
+    return json_response(sessions.public_view(qr_sessions().consume(session_id, principal.actor, purpose, member_id)))
+
+
 def _qr_image(session_id: str, kind: str) -> Response:
     sig = request.args.get("sig", "")
     try:
@@ -157,6 +169,10 @@ _SESSION = {
         "confirmed_at": {"type": ["string", "null"]},
         "finished_at": {"type": ["string", "null"]},
         "failure_reason": {"type": ["string", "null"]},
+        "verified_at": {"type": ["string", "null"]},
+        "attempts": {"type": "integer", "description": "videos analysed so far (at most 3)"},
+        "last_reason": {"type": ["string", "null"], "description": "why the last video did not pass"},
+        "consumed_at": {"type": ["string", "null"]},
     },
 }
 _SID = [{"name": "session_id", "in": "path", "required": True, "schema": {"type": "string"}}]
@@ -182,6 +198,12 @@ def _openapi() -> dict[str, Any]:
                     "responses": {"200": ok("the session", _SESSION), **error_responses(400, 403, 404)}},
             "delete": {"summary": "Cancel the session", "security": [{"pollToken": []}, {"apiKey": []}], "parameters": _SID,
                        "responses": {"200": ok("cancelled", _SESSION), **error_responses(403, 404, 409, 410)}}},
+        "/v1/sessions/{session_id}/consume": {"post": {
+            "summary": "Use a verified session's result once (re-verification before a sensitive submission)", "security": [{"apiKey": []}],
+            "parameters": _SID,
+            "requestBody": {"required": False, "content": {"application/json": {"schema": {"type": "object", "properties": {
+                "member_id": {"type": "string"}, "purpose": {"type": "string"}}}}}},
+            "responses": {"200": ok("consumed", _SESSION), **error_responses(400, 401, 403, 404, 409)}}},
         "/v1/sessions/{session_id}/qr.png": {"get": {"summary": "QR code (PNG)", "parameters": image_params,
                                                      "responses": {"200": ok("PNG", {"type": "string"}, "image/png"), **error_responses(403, 404, 409, 410)}}},
         "/v1/sessions/{session_id}/qr.svg": {"get": {"summary": "QR code (SVG)", "parameters": image_params,

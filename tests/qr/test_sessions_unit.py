@@ -85,3 +85,44 @@ def test_public_view_hides_secrets() -> None:
     view = sm.public_view(sm.scan(fresh(), "o_secret", T0))
     assert "match_code" not in view and "openid" not in view and "choices" not in view
     assert view["expires_at"].endswith("Z")
+
+
+def test_consume_only_once_only_when_verified() -> None:
+    s = sm.confirm(sm.scan(fresh(), "o1", T0), "o1", "x", T0)  # wrong code: failed
+    with pytest.raises(IdsvcError) as e:
+        sm.consume(s, None, T0)
+    assert e.value.code == "not_verified"
+    s = sm.scan(fresh(), "o1", T0)
+    s = sm.confirm(s, "o1", s["match_code"], T0, "blink")
+    s = sm.finish_verifying(sm.begin_verifying(s, "o1", T0 + 1), True, None, T0 + 2)
+    assert s["status"] == "verified" and s["verified_at"] == T0 + 2
+    with pytest.raises(IdsvcError) as e:
+        sm.consume(s, "transfer", T0 + 3)
+    assert e.value.code == "purpose_mismatch"
+    used = sm.consume(s, "login", T0 + 3)
+    assert used["consumed_at"] == T0 + 3 and used["status"] == "verified"
+    with pytest.raises(IdsvcError) as e:
+        sm.consume(used, None, T0 + 4)
+    assert e.value.code == "already_consumed"
+
+
+def test_retryable_failure_returns_to_confirmed_with_a_new_challenge() -> None:
+    s = sm.scan(fresh(), "o1", T0)
+    s = sm.confirm(s, "o1", s["match_code"], T0, "blink")
+    for attempt in (1, 2):
+        s = sm.finish_verifying(sm.begin_verifying(s, "o1", T0), False, "too_dark", T0, "nod")
+        assert s["status"] == "confirmed" and s["challenge"] == "nod" and s["attempts"] == attempt
+    s = sm.finish_verifying(sm.begin_verifying(s, "o1", T0), False, "too_dark", T0, "nod")
+    assert s["status"] == "failed" and s["failure"]["code"] == "too_dark"
+    s = sm.scan(fresh(), "o1", T0)
+    s = sm.confirm(s, "o1", s["match_code"], T0, "blink")
+    s = sm.finish_verifying(sm.begin_verifying(s, "o1", T0), False, "static_image", T0, "nod")
+    assert s["status"] == "failed"  # a photo gets no second try
+
+
+def test_only_one_video_at_a_time() -> None:
+    s = sm.scan(fresh(), "o1", T0)
+    s = sm.begin_verifying(sm.confirm(s, "o1", s["match_code"], T0, "blink"), "o1", T0)
+    with pytest.raises(IdsvcError) as e:
+        sm.begin_verifying(s, "o1", T0)
+    assert e.value.code == "verification_in_progress"

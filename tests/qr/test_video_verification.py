@@ -170,3 +170,31 @@ def test_video_before_confirmation_is_409(desktop: Desktop, live_server: str, cl
     page = phone.scan(s["scan_url"])
     r = upload(phone, live_server, s["session_id"], clips["window"], Phone.csrf(page.text))
     assert r.status_code == 409 and r.json()["error"]["code"] == "invalid_state"
+
+
+def test_verified_result_is_consumed_once(desktop: Desktop, live_server: str, services: Any, clips: dict, make_key: Any) -> None:
+    enrol(services, clips["same_person"])
+    s, phone, csrf = confirmed_phone(desktop, live_server)
+    url = f"{live_server}/v1/sessions/{s['session_id']}/consume"
+    key = {"Authorization": desktop.api_key}
+    r = requests.post(url, headers=key, timeout=10)
+    assert r.status_code == 409 and r.json()["error"]["code"] == "not_verified"
+    assert upload(phone, live_server, s["session_id"], clips["window"], csrf).json()["status"] == "verified"
+    assert requests.post(url, headers={"Authorization": make_key("national")}, timeout=10).status_code == 403
+    assert requests.post(url, headers={"Authorization": f"Bearer {s['poll_token']}"}, timeout=10).status_code == 401
+    r = requests.post(url, json={"member_id": "someone-else"}, headers=key, timeout=10)
+    assert r.status_code == 409 and r.json()["error"]["code"] == "member_mismatch"
+    assert requests.post(url, json={"purpose": "transfer"}, headers=key, timeout=10).json()["error"]["code"] == "purpose_mismatch"
+    from concurrent.futures import ThreadPoolExecutor
+
+    barrier = threading.Barrier(8)
+
+    def consume(_: int) -> requests.Response:
+        barrier.wait()
+        return requests.post(url, json={"member_id": "m-1001", "purpose": "login"}, headers=key, timeout=10)
+
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(consume, range(8)))
+    assert sorted(a.status_code for a in answers) == [200] + [409] * 7
+    assert all(a.json()["error"]["code"] == "already_consumed" for a in answers if a.status_code == 409)
+    assert next(a for a in answers if a.status_code == 200).json()["consumed_at"]
