@@ -14,6 +14,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from . import seal as seal_mod
+from . import sealjudge, sigjudge
+from . import signature as sig_mod
 from . import thresholds as T
 from .assets import seal_png, signature_png
 from .config import SealTemplate
@@ -23,9 +26,6 @@ from .imaging import resize_to
 from .rectify import SheetFit, detect_markers, fit, warp_box
 from .result import Check, Result, Verdict
 from .scale import Scale, from_declaration, scale_check
-from . import seal as seal_mod
-from . import sealjudge, sigjudge
-from . import signature as sig_mod
 from .sheet import render_pdf
 from .similarity import compare
 

@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from typing import Mapping
 
 from idsvc.errors import invalid_input
 
@@ -54,7 +54,7 @@ class SealTemplate:
         name = {"round": "圆形", "square": "方形" if self.width_mm == self.height_mm else "长方形", "oval": "椭圆形"}[self.shape]
         return f"{name} {format_size(self)}"
 
-    def with_overrides(self, shape: str | None = None, size_mm: str | None = None, text: str | None = None) -> "SealTemplate":
+    def with_overrides(self, shape: str | None = None, size_mm: str | None = None, text: str | None = None) -> SealTemplate:
         t = self
         if shape:
             t = replace(t, shape=parse_shape(shape))

@@ -112,9 +112,9 @@ def open_checked(data: bytes) -> Image.Image:
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             im = Image.open(io.BytesIO(data), formats=[fmt])
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise _err("image_too_large", "图片像素过多，无法处理", "Image has too many pixels", 422, max_pixels=T.MAX_PIXELS)
+        raise _err("image_too_large", "图片像素过多，无法处理", "Image has too many pixels", 422, max_pixels=T.MAX_PIXELS) from None
     except Exception:
-        raise _err("image_unreadable", "图片文件已损坏或不完整，请重新拍摄或导出", "The image file is corrupt or incomplete", 400)
+        raise _err("image_unreadable", "图片文件已损坏或不完整，请重新拍摄或导出", "The image file is corrupt or incomplete", 400) from None
     w, h = im.size
     if w * h > T.MAX_PIXELS or max(w, h) > T.MAX_SIDE:
         raise _err("image_too_large", f"图片像素过多（{w}×{h}），请缩小到 4000 万像素以内",
@@ -162,7 +162,7 @@ def decode(data: bytes, max_long_side: int | None = None) -> tuple[np.ndarray, I
     except IdsvcError:
         raise
     except Exception:
-        raise _err("image_unreadable", "图片文件已损坏或不完整，请重新拍摄或导出", "The image file is corrupt or incomplete", 400)
+        raise _err("image_unreadable", "图片文件已损坏或不完整，请重新拍摄或导出", "The image file is corrupt or incomplete", 400) from None
     wt, ht = (h0, w0) if orientation in (5, 6, 7, 8) else (w0, h0)
     info = ImageInfo(fmt, wt, ht, len(data), declared, camera, quality, grayscale, orientation)
     return np.ascontiguousarray(rgb), info, rgb.shape[1] / wt

@@ -6,9 +6,10 @@ serialise to the JSON shape clients rely on (``to_dict``), identical over HTTP a
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any, Iterable
+from typing import Any
 
 
 class Verdict(str, Enum):

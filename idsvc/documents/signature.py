@@ -12,7 +12,16 @@ import cv2
 import numpy as np
 
 from . import thresholds as T
-from .imaging import background, chroma_hue, circular_mean_deg, crop_black_border, grey, ink_components, lab, normalise
+from .imaging import (
+    background,
+    chroma_hue,
+    circular_mean_deg,
+    crop_black_border,
+    grey,
+    ink_components,
+    lab,
+    normalise,
+)
 from .paper import lighting_spread, paper_lab, rectify_sheet, ruled_lines, sheet_skew
 from .strokes import edge_sharpness, stroke_width_px
 

@@ -11,7 +11,14 @@ from idsvc.errors import IdsvcError, invalid_input, payload_too_large
 from idsvc.http import int_arg, json_object, json_response, no_store, string_field
 from idsvc.idchange import queries, service
 from idsvc.idchange.proofs import MAX_PROOF_BYTES
-from idsvc.idchange.workflow import MAX_COMMENT, NATIONAL_DECISIONS, REVIEW_DECISIONS, Action, State, decision
+from idsvc.idchange.workflow import (
+    MAX_COMMENT,
+    NATIONAL_DECISIONS,
+    REVIEW_DECISIONS,
+    Action,
+    State,
+    decision,
+)
 from idsvc.services import services
 
 bp = Blueprint("idchange", __name__)

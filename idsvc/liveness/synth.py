@@ -53,8 +53,9 @@ def write_video(
     ``display_rotation`` tags the stream with a display matrix (degrees counter-clockwise, as
     PyAV's ``frame.rotation`` reports it), the way phones store portrait video.
     """
-    import av
     from fractions import Fraction
+
+    import av
 
     dst = Path(dst)
     codec = codec or ("libvpx-vp9" if dst.suffix == ".webm" else "libx264")

@@ -14,7 +14,15 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import Blueprint, Response, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    Response,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 
 from idsvc.errors import IdsvcError
 from idsvc.http import form_or_json, json_response, no_store
