@@ -125,15 +125,20 @@ def _pick(session: Any, member_id: str, kind: str) -> DocumentFiling:
     return row
 
 
+def _readable_filing(session: Any, member_id: str, kind: str) -> DocumentFiling:
+    """The requested filing of a member the caller may read (404 / 403 otherwise)."""
+    kind = _kind(kind)
+    member = filing.get_member(session, member_id)
+    _may_read(member.association)
+    return _pick(session, member_id, kind)
+
+
 @bp.get("/v1/members/<member_id>/<any(signature, seal):kind>")
 @require_role("platform", "national", "local")
 def get_document(member_id: str, kind: str) -> Response:
-    kind = _kind(kind)
     svc = services()
     with svc.db.session() as session:
-        member = filing.get_member(session, member_id)
-        _may_read(member.association)
-        row = _pick(session, member_id, kind)
+        row = _readable_filing(session, member_id, kind)
         base = request.path
         body = {
             "filing": filing.filing_dict(row, base),
@@ -157,12 +162,9 @@ def get_original(member_id: str, kind: str) -> Response:
 
 
 def _blob(member_id: str, kind: str, cleaned: bool) -> Response:
-    kind = _kind(kind)
     svc = services()
     with svc.db.session() as session:
-        member = filing.get_member(session, member_id)
-        _may_read(member.association)
-        row = _pick(session, member_id, kind)
+        row = _readable_filing(session, member_id, kind)
         digest = row.cleaned_sha256 if cleaned else row.original_sha256
         mime = "image/png" if cleaned or row.original_format == "png" else "image/jpeg"
     resp = Response(svc.blobs.get(digest), mimetype=mime)
