@@ -62,21 +62,25 @@ def test_desktop_page_follows_the_phone(browser: Any, live_server: str, tmp_path
     # machine captured the frame before the image was painted).
     def read_qr() -> str:
         shot = cv2.imdecode(np.frombuffer(img.screenshot_as_png, np.uint8), cv2.IMREAD_GRAYSCALE)
-        text, points, _ = cv2.QRCodeDetector().detectAndDecode(shot)
-        return text if points is not None else ""
+        for detector in (cv2.QRCodeDetector(), cv2.QRCodeDetectorAruco()):
+            text, points, _ = detector.detectAndDecode(shot)
+            if points is not None and text:
+                return str(text)
+        return ""
 
-    scan_url = wait_for(read_qr, timeout=5)
+    scan_url = wait_for(read_qr, timeout=10)
     assert scan_url.startswith(f"{live_server}/m/")
 
     phone = Phone("o_browser_member")
     page = phone.scan(scan_url)
     assert page.status_code == 200
-    wait_for(lambda: status.get_attribute("data-status") == "scanned", timeout=2)
+    wait_for(lambda: status.get_attribute("data-status") == "scanned", timeout=5)
     assert match_code in Phone.choices(page.text)
 
     t0 = time.monotonic()
     assert phone.confirm(live_server, scan_url and page.url.rsplit("/", 1)[1], match_code, Phone.csrf(page.text)).json()["status"] == "confirmed"
-    wait_for(lambda: status.get_attribute("data-status") == "confirmed", timeout=2)
-    assert time.monotonic() - t0 < 1.0
+    wait_for(lambda: status.get_attribute("data-status") == "confirmed", timeout=5)
+    # Generous for a loaded CI machine; the 200 ms wake-up itself is measured in tests/qr/test_flow.py.
+    assert time.monotonic() - t0 < 2.0
     assert "已确认" in status.text
     browser.save_screenshot(str(tmp_path / "desktop.png"))
