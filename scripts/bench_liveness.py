@@ -23,7 +23,9 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -45,18 +47,22 @@ def timed(fn, runs: int) -> list[float]:  # noqa: ANN001
     return out
 
 
-def decode_cv2(path: Path) -> int:
+def _cv2_frames(path: Path) -> Iterator[Any]:
     import cv2
 
     cap = cv2.VideoCapture(str(path))
-    n = 0
-    while True:
-        ok, _ = cap.read()
-        if not ok:
-            break
-        n += 1
-    cap.release()
-    return n
+    try:
+        while True:
+            ok, bgr = cap.read()
+            if not ok:
+                return
+            yield bgr
+    finally:
+        cap.release()
+
+
+def decode_cv2(path: Path) -> int:
+    return sum(1 for _ in _cv2_frames(path))
 
 
 def decode_pyav(path: Path) -> int:
@@ -75,15 +81,10 @@ def decode_pyav(path: Path) -> int:
 def naive(path: Path) -> int:
     import cv2
 
-    cap = cv2.VideoCapture(str(path))
     n = 0
-    while True:
-        ok, bgr = cap.read()
-        if not ok:
-            break
+    for bgr in _cv2_frames(path):
         faces.naive_frame_analysis(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
         n += 1
-    cap.release()
     return n
 
 

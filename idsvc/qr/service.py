@@ -52,7 +52,7 @@ class QrSessions:
         if s is None:
             raise not_found("session", "验证会话")
         if sm.is_expired(s, self.clock()):
-            s = self._apply(sid, lambda cur: sm.expire(cur, self.clock()), "session.expired", "system")
+            s = self.apply(sid, lambda cur: sm.expire(cur, self.clock()), "session.expired", "system")
         return s
 
     def check_poll_token(self, s: sm.Session, token: str | None) -> None:
@@ -75,7 +75,13 @@ class QrSessions:
                 changed.clear()
 
     # -- writes -------------------------------------------------------------------------
-    def _apply(self, sid: str, step: Callable[[sm.Session], sm.Session | None], event: str, actor: str, extra: dict[str, Any] | None = None) -> sm.Session:
+    def apply(self, sid: str, step: Callable[[sm.Session], sm.Session | None], event: str, actor: str, extra: dict[str, Any] | None = None) -> sm.Session:
+        return self._apply_changed(sid, step, event, actor, extra)[0]
+
+    def _apply_changed(
+        self, sid: str, step: Callable[[sm.Session], sm.Session | None], event: str, actor: str, extra: dict[str, Any] | None = None
+    ) -> tuple[sm.Session, bool]:
+        """Run one transition atomically; audit it if it changed anything.  Returns (session, changed)."""
         new, changed = self.svc.store.update_json(self._key(sid), step, publish=self.channel(sid))
         if new is None:
             raise not_found("session", "验证会话")
@@ -87,7 +93,7 @@ class QrSessions:
                 event = "session.failed"
             with self.svc.db.session() as db:
                 audit.record(db, event, actor, f"session:{sid}", data)
-        return new
+        return new, changed
 
     def create(self, actor: str, member_id: str, purpose: str, desktop: dict[str, str]) -> tuple[sm.Session, str]:
         with self.svc.db.session() as db:
@@ -106,18 +112,19 @@ class QrSessions:
         return s, poll_token
 
     def scan(self, sid: str, openid: str) -> sm.Session:
-        s = self._apply(sid, lambda cur: sm.scan(cur, openid, self.clock()), "session.scanned", f"wechat:{openid}")
-        with self.svc.db.session() as db:
-            member = db.get(Member, s["member_id"])
-            if member is not None and member.openid and not hmac.compare_digest(member.openid, openid) and s["scanned_at"] == s["updated_at"]:
-                audit.record(db, "session.openid_mismatch", f"wechat:{openid}", f"session:{sid}", {"member_id": s["member_id"]})
+        s, changed = self._apply_changed(sid, lambda cur: sm.scan(cur, openid, self.clock()), "session.scanned", f"wechat:{openid}")
+        if changed:  # a repeated scan by the same phone was audited the first time
+            with self.svc.db.session() as db:
+                member = db.get(Member, s["member_id"])
+                if member is not None and member.openid and not hmac.compare_digest(member.openid, openid):
+                    audit.record(db, "session.openid_mismatch", f"wechat:{openid}", f"session:{sid}", {"member_id": s["member_id"]})
         return s
 
     def confirm(self, sid: str, openid: str, code: str) -> sm.Session:
         from idsvc.liveness.challenges import pick_challenge
 
         challenge = pick_challenge(self.svc.settings.challenges)
-        return self._apply(sid, lambda cur: sm.confirm(cur, openid, code, self.clock(), challenge), "session.confirmed", f"wechat:{openid}")
+        return self.apply(sid, lambda cur: sm.confirm(cur, openid, code, self.clock(), challenge), "session.confirmed", f"wechat:{openid}")
 
     def consume(self, sid: str, actor: str, purpose: str | None, member_id: str | None) -> sm.Session:
         def step(cur: sm.Session) -> sm.Session:
@@ -125,10 +132,10 @@ class QrSessions:
                 raise IdsvcError("member_mismatch", "验证会话不属于该会员", "This session belongs to another member", status=409)
             return sm.consume(cur, purpose, self.clock())
 
-        return self._apply(sid, step, "session.consumed", actor)
+        return self.apply(sid, step, "session.consumed", actor)
 
     def cancel(self, sid: str, actor: str) -> sm.Session:
-        return self._apply(sid, lambda cur: sm.cancel(cur, self.clock()), "session.cancelled", actor)
+        return self.apply(sid, lambda cur: sm.cancel(cur, self.clock()), "session.cancelled", actor)
 
     def cancel_open_for_member(self, member_id: str, actor: str) -> list[str]:
         """Cancel every non-final session of a member (e.g. after an ID-number change)."""

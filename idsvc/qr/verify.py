@@ -64,14 +64,14 @@ def verify_video(qs: QrSessions, sid: str, openid: str, data: bytes) -> tuple[sm
     from idsvc.liveness.challenges import pick_challenge
 
     suffix = sniff_video(data)
-    s = qs._apply(sid, lambda cur: sm.begin_verifying(cur, openid, qs.clock()), "session.verifying", f"wechat:{openid}")
+    s = qs.apply(sid, lambda cur: sm.begin_verifying(cur, openid, qs.clock()), "session.verifying", f"wechat:{openid}")
     passed, reason, decision = _analyse(qs, s, data, suffix)
     next_challenge = pick_challenge(qs.svc.settings.challenges)
     measurements = decision.get("measurements", {})
     match = measurements.get("match") if isinstance(measurements.get("match"), dict) else {}
     summary = {"challenge": s["challenge"], "attempt": s["attempts"], "reason": reason, "match_distance": match.get("distance")}
     event = "session.verified" if passed else "session.retry"
-    s = qs._apply(sid, lambda cur: sm.finish_verifying(cur, passed, reason, qs.clock(), next_challenge), event, f"wechat:{openid}", summary)
+    s = qs.apply(sid, lambda cur: sm.finish_verifying(cur, passed, reason, qs.clock(), next_challenge), event, f"wechat:{openid}", summary)
     if passed:
         with qs.svc.db.session() as db:
             member = db.get(Member, s["member_id"])
