@@ -5,7 +5,7 @@ VENV := .venv
 STAMP := $(VENV)/.installed-stamp
 UV := .tools/bin/uv
 
-.PHONY: install run test test-pg eval bench eval-docs bench-docs clean
+.PHONY: install run test test-pg lint fmt eval bench eval-docs bench-docs clean
 
 $(UV):
 	python$(PY_VERSION) -m venv .tools || python3 -m venv .tools
@@ -13,7 +13,7 @@ $(UV):
 
 # Installs from the lock file: face_recognition's `dlib` is overridden by the prebuilt dlib-bin wheel.
 $(STAMP): pyproject.toml uv.lock | $(UV)
-	$(UV) sync --frozen --inexact --extra test --python $(PY_VERSION)
+	$(UV) sync --frozen --inexact --extra test --extra lint --python $(PY_VERSION)
 	@touch $(STAMP)
 
 install: $(STAMP)
@@ -29,6 +29,17 @@ test: install
 test-pg: install
 	@scripts/ensure_services.sh --postgres
 	IDSVC_TEST_DATABASE_URL=$${IDSVC_TEST_DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/idsvc_test} $(VENV)/bin/pytest $(PYTEST_ARGS)
+
+# The gates CI holds at zero: style, formatting, types, and the import contracts (layers).
+lint: install
+	$(VENV)/bin/ruff check idsvc mock_wechat tests scripts
+	$(VENV)/bin/ruff format --check idsvc mock_wechat tests scripts
+	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
+
+fmt: install
+	$(VENV)/bin/ruff check --fix idsvc mock_wechat tests scripts
+	$(VENV)/bin/ruff format idsvc mock_wechat tests scripts
 
 eval: install
 	$(VENV)/bin/python scripts/eval_liveness.py

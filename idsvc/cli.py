@@ -8,22 +8,17 @@ from typing import Any
 
 import click
 
-from idsvc.config import ConfigError, Settings
+from idsvc.core.services import Services, from_env
+from idsvc.core.settings import ConfigError, Settings
+from idsvc.features import FEATURES
 
-_services: Any = None
 
-
-def get_services() -> Any:
+def get_services() -> Services:
     """Services built from the environment, once per CLI process."""
-    global _services
-    if _services is None:
-        from idsvc.services import build_services
-
-        try:
-            _services = build_services(Settings.from_env())
-        except ConfigError as exc:
-            raise click.ClickException(str(exc)) from exc
-    return _services
+    try:
+        return from_env()
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
 
 
 @click.group()
@@ -35,7 +30,9 @@ def cli() -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--workers", default=0, type=int, help="Processes (default: 2, or 1 with the in-process Redis).")
-@click.option("--threads", default=64, show_default=True, type=int, help="Threads per process; each open long-poll holds one.")
+@click.option(
+    "--threads", default=64, show_default=True, type=int, help="Threads per process; each open long-poll holds one."
+)
 def serve(host: str, port: int, workers: int, threads: int) -> None:
     """Run the HTTP service under gunicorn (threaded workers)."""
     from gunicorn.app.base import BaseApplication
@@ -47,10 +44,16 @@ def serve(host: str, port: int, workers: int, threads: int) -> None:
     if not settings.redis_url:
         # fakeredis lives inside one process: more workers would each see different sessions.
         workers = 1
-        click.echo("IDSVC_REDIS_URL is not set: using an in-process Redis (fakeredis), single worker, data lost on exit.", err=True)
+        click.echo(
+            "IDSVC_REDIS_URL is not set: using an in-process Redis (fakeredis), single worker, data lost on exit.",
+            err=True,
+        )
     workers = workers or 2
     if settings.secret_generated:
-        click.echo("IDSVC_SECRET_KEY is not set: generated a random key for this run (sessions and cookies end with it).", err=True)
+        click.echo(
+            "IDSVC_SECRET_KEY is not set: generated a random key for this run (sessions and cookies end with it).",
+            err=True,
+        )
         # Every worker must sign with the same key: pin the generated one for the child processes.
         import os
 
@@ -73,7 +76,7 @@ def serve(host: str, port: int, workers: int, threads: int) -> None:
                 self.cfg.set(key, value)
 
         def load(self) -> Any:
-            from idsvc.app import create_app
+            from idsvc.web.app import create_app
 
             return create_app(settings if workers == 1 else Settings.from_env())
 
@@ -91,13 +94,15 @@ def apikey() -> None:
 @click.option("--association", default=None, help="Association / region code (required for role local).")
 def apikey_create(name: str, role: str, association: str | None) -> None:
     """Create a key and print it once on stdout; only its hash is stored."""
-    from idsvc import apikeys, audit
+    from idsvc.core import apikeys, audit
 
     svc = get_services()
     try:
         with svc.db.session() as db:
             key = apikeys.create(db, name, role, association)
-            audit.record(db, "apikey.created", "cli", key.split("_")[1], {"name": name, "role": role, "association": association})
+            audit.record(
+                db, "apikey.created", "cli", key.split("_")[1], {"name": name, "role": role, "association": association}
+            )
     except ValueError as exc:
         raise click.UsageError(str(exc)) from exc
     click.echo(key)
@@ -115,10 +120,10 @@ def member() -> None:
 @click.option("--association", required=True)
 def member_add(member_id: str, name: str, id_number: str, association: str) -> None:
     """Add a member (a valid 15- or 18-digit ID number, stored as given)."""
-    from idsvc import audit
-    from idsvc.db import Member
-    from idsvc.idnumber import InvalidIdNumber, forms, normalise, validate
-    from idsvc.logs import mask_id_number
+    from idsvc.core import audit
+    from idsvc.core.db import Member
+    from idsvc.core.idnumber import InvalidIdNumber, forms, normalise, validate
+    from idsvc.core.logs import mask_id_number
 
     number = normalise(id_number)
     try:
@@ -133,8 +138,19 @@ def member_add(member_id: str, name: str, id_number: str, association: str) -> N
         if db.query(Member).filter(Member.id_number.in_(forms(number))).first() is not None:
             raise click.ClickException("another member already has this ID number")
         db.add(Member(member_id=member_id, name=name, id_number=number, association=association))
-        audit.record(db, "member.added", "cli", f"member:{member_id}", {"id_number": mask_id_number(number), "association": association})
-    click.echo(json.dumps({"member_id": member_id, "name": name, "id_number": mask_id_number(number), "association": association}, ensure_ascii=False))
+        audit.record(
+            db,
+            "member.added",
+            "cli",
+            f"member:{member_id}",
+            {"id_number": mask_id_number(number), "association": association},
+        )
+    click.echo(
+        json.dumps(
+            {"member_id": member_id, "name": name, "id_number": mask_id_number(number), "association": association},
+            ensure_ascii=False,
+        )
+    )
 
 
 @cli.group("audit")
@@ -145,28 +161,27 @@ def audit_group() -> None:
 @audit_group.command("verify")
 def audit_verify() -> None:
     """Walk the chain; exit 1 and name the first broken link if any."""
-    from idsvc import audit
+    from idsvc.core import audit
 
     with get_services().db.session() as db:
         report = audit.verify(db)
     if report.ok:
         click.echo(f"audit chain intact: {report.entries} entries")
         return
-    click.echo(f"audit chain BROKEN at entry {report.first_broken_seq}: {report.problem} ({report.entries} entries verified before it)", err=True)
+    click.echo(
+        f"audit chain BROKEN at entry {report.first_broken_seq}: {report.problem} ({report.entries} entries verified before it)",
+        err=True,
+    )
     sys.exit(1)
 
 
-def _register_features() -> None:
-    from idsvc.documents import cli as documents_cli
-    from idsvc.idchange import cli as idchange_cli
-    from idsvc.liveness import cli as liveness_cli
-
-    for module in (liveness_cli, documents_cli, idchange_cli):
-        module.register(cli)
-
-
-_register_features()
+for _feature in FEATURES:
+    _feature.register_cli(cli)
 
 
 def main() -> None:
-    cli()
+    try:
+        cli()
+    except ConfigError as exc:  # a bad IDSVC_* variable: say which, before doing anything
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(2)

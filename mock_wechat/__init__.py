@@ -20,7 +20,7 @@ from mock_wechat.users import DEFAULT_OPENID, OPENID_COOKIE, OPENID_HEADER
 DEV_APPID = "wx_dev_appid"
 DEV_SECRET = "dev_secret"
 
-__all__ = ["create_app", "DEV_APPID", "DEV_SECRET", "DEFAULT_OPENID", "OPENID_COOKIE", "OPENID_HEADER"]
+__all__ = ["DEFAULT_OPENID", "DEV_APPID", "DEV_SECRET", "OPENID_COOKIE", "OPENID_HEADER", "create_app"]
 
 
 def create_app(
@@ -39,7 +39,10 @@ def create_app(
     codes without sleeping.  ``redirect_hosts`` restricts redirect_uri hosts like WeChat's
     网页授权域名 (None: any host).  ``require_wechat_ua`` refuses non-WeChat browsers like WeChat does.
     """
-    from mock_wechat import admin, views  # late: they import core, which needs Flask ready
+    from mock_wechat import (  # late: they import core, which needs Flask ready
+        admin,
+        views,
+    )
 
     config = MockConfig.build(
         appid or os.environ.get("IDSVC_WECHAT_APPID") or DEV_APPID,

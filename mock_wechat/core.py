@@ -71,4 +71,3 @@ class MockWeChat:
 
 def current_mock() -> MockWeChat:
     return current_app.extensions[EXTENSION_KEY]
-

@@ -21,7 +21,7 @@ def redact(text: str) -> str:
 
 
 class RedactingRequestHandler(WSGIRequestHandler):
-    def log(self, type: str, message: str, *args: Any) -> None:  # noqa: A002 - werkzeug's signature
+    def log(self, type: str, message: str, *args: Any) -> None:
         super().log(type, message, *(redact(a) if isinstance(a, str) else a for a in args))
 
 

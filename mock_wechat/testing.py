@@ -75,7 +75,7 @@ def load_wechatpy_oauth() -> tuple[type, type[Exception]]:
         from wechatpy.oauth import WeChatOAuth
 
         return WeChatOAuth, WeChatOAuthException
-    except Exception:  # noqa: BLE001 - any failure of the package __init__; retried below
+    except Exception:
         spec = importlib.util.find_spec("wechatpy")
         if spec is None or not spec.submodule_search_locations:
             raise

@@ -23,9 +23,9 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from idsvc.documents import check_seal, check_signature  # noqa: E402
-from idsvc.documents.synth import filled_sheet, photograph, to_jpeg  # noqa: E402
+from tests.factories.documents_synth import filled_sheet, photograph, to_jpeg  # noqa: E402
 
-SHARED = Path(os.environ.get("IDSVC_SHARED_DIR", REPO.parent / "shared"))
+DATA = REPO / "tests" / "data"
 LIMIT = 3.0
 REPEATS = int(os.environ.get("BENCH_REPEATS", "9"))
 
@@ -46,17 +46,21 @@ def bench(name: str, data: bytes, check) -> float:
         check(data)
         chk.append(time.perf_counter() - t)
     ratio = statistics.median(chk) / statistics.median(dec)
-    print(f"{name:34s} decode min {min(dec) * 1e3:6.1f} / median {statistics.median(dec) * 1e3:6.1f} ms   "
-          f"check min {min(chk) * 1e3:6.1f} / median {statistics.median(chk) * 1e3:6.1f} ms   ratio {ratio:.2f} (limit {LIMIT:g})")
+    print(
+        f"{name:34s} decode min {min(dec) * 1e3:6.1f} / median {statistics.median(dec) * 1e3:6.1f} ms   "
+        f"check min {min(chk) * 1e3:6.1f} / median {statistics.median(chk) * 1e3:6.1f} ms   ratio {ratio:.2f} (limit {LIMIT:g})"
+    )
     return ratio
 
 
 def main() -> int:
-    src = SHARED / "data" / "documents" / "signatures_photos" / "vote_easy15.jpg"
+    src = DATA / "documents" / "signatures_photos" / "vote_easy15.jpg"
     rgb = np.asarray(Image.open(src).convert("RGB"))
     photo = to_jpeg(cv2.resize(rgb, (4000, 3000), interpolation=cv2.INTER_CUBIC), 92)
     sheet = photograph(filled_sheet(12.0), out_size=(4000, 3000))
-    print(f"12 MP inputs: signature photo {len(photo) / 1e6:.1f} MB, sheet photo {len(sheet) / 1e6:.1f} MB; {REPEATS} repetitions")
+    print(
+        f"12 MP inputs: signature photo {len(photo) / 1e6:.1f} MB, sheet photo {len(sheet) / 1e6:.1f} MB; {REPEATS} repetitions"
+    )
     ratios = [
         bench("signature photo 4000×3000", photo, check_signature),
         bench("sheet photo 4000×3000 → signature", sheet, check_signature),

@@ -30,15 +30,19 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from idsvc.liveness import enrol, faces, synth  # noqa: E402
+from idsvc.liveness import enrol, faces  # noqa: E402
 from idsvc.liveness.pipeline import analyse_video  # noqa: E402
+from tests.factories import liveness_synth as synth  # noqa: E402
+
+DATA = REPO / "tests" / "data"
 
 
 def shared_dir() -> Path:
-    return Path(os.environ.get("IDSVC_SHARED_DIR") or REPO.parent / "shared")
+    """The evaluation media: tests/data in this repository (faces, videos, documents, SOURCES.md)."""
+    return Path(os.environ.get("IDSVC_DATA_DIR") or DATA)
 
 
-def timed(fn, runs: int) -> list[float]:  # noqa: ANN001
+def timed(fn, runs: int) -> list[float]:
     out = []
     for _ in range(runs):
         t = time.perf_counter()
@@ -93,9 +97,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--runs", type=int, default=7)
     ap.add_argument("--naive-runs", type=int, default=3)
     args = ap.parse_args(argv)
-    video = shared_dir() / "data" / "videos" / "liveportrait-d13.mp4"
+    video = DATA / "videos" / "liveportrait-d13.mp4"
     if not video.exists():
-        print(f"{video} not found (set IDSVC_SHARED_DIR)", file=sys.stderr)
+        print(f"{video} not found (set IDSVC_DATA_DIR)", file=sys.stderr)
         return 2
     with tempfile.TemporaryDirectory(prefix="idsvc-bench-") as tmp:
         clip = synth.cut(video, Path(tmp) / "d13-3s.mp4", 0.9, 3.0)
@@ -120,7 +124,9 @@ def main(argv: list[str] | None = None) -> int:
     d = decisions[-1]
     print(f"clip: 3.0 s, {n_frames} frames, 720x1280 H.264 (liveportrait-d13.mp4 0.9-3.9 s); CPUs {os.cpu_count()}")
     print(f"model load (once per process, not in the timings): {load_s * 1000:.0f} ms")
-    print(f"decision: passed={d.passed} reason={d.reason} frames analysed={d.measurements.get('frames_analysed')} encodings={len(d.measurements.get('encoded_frames_t', []))}")
+    print(
+        f"decision: passed={d.passed} reason={d.reason} frames analysed={d.measurements.get('frames_analysed')} encodings={len(d.measurements.get('encoded_frames_t', []))}"
+    )
     print(f"\n{'':34s} {'runs':>4s} {'min ms':>9s} {'median ms':>10s}")
     rows = [
         ("full analysis (analyse_video)", full),
@@ -133,10 +139,19 @@ def main(argv: list[str] | None = None) -> int:
             continue
         print(f"{name:34s} {len(ts):4d} {min(ts) * 1000:9.0f} {statistics.median(ts) * 1000:10.0f}")
     if base:
-        print(f"\nspeed-up vs naive: {min(base) / min(full):.1f}x (min/min), {statistics.median(base) / statistics.median(full):.1f}x (median/median)   target >= 10x")
-    print(f"full / decode-only (OpenCV): {min(full) / min(dec_cv2):.2f}x (min/min), {statistics.median(full) / statistics.median(dec_cv2):.2f}x (median/median)   target <= 3x")
-    print(f"full / decode-only (PyAV):   {min(full) / min(dec_av):.2f}x (min/min), {statistics.median(full) / statistics.median(dec_av):.2f}x (median/median)")
-    stages = {k: statistics.median(x.measurements["timings_ms"].get(k, 0.0) for x in decisions) for k in ("probe", "decode_track", "static", "encode")}
+        print(
+            f"\nspeed-up vs naive: {min(base) / min(full):.1f}x (min/min), {statistics.median(base) / statistics.median(full):.1f}x (median/median)   target >= 10x"
+        )
+    print(
+        f"full / decode-only (OpenCV): {min(full) / min(dec_cv2):.2f}x (min/min), {statistics.median(full) / statistics.median(dec_cv2):.2f}x (median/median)   target <= 3x"
+    )
+    print(
+        f"full / decode-only (PyAV):   {min(full) / min(dec_av):.2f}x (min/min), {statistics.median(full) / statistics.median(dec_av):.2f}x (median/median)"
+    )
+    stages = {
+        k: statistics.median(x.measurements["timings_ms"].get(k, 0.0) for x in decisions)
+        for k in ("probe", "decode_track", "static", "encode")
+    }
     print("median stage times (ms): " + ", ".join(f"{k} {v:.0f}" for k, v in stages.items()))
     return 0
 

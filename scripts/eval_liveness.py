@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""``make eval``: face matching and liveness on the real data in ../shared/data.
+"""``make eval``: face matching and liveness on the real data in tests/data.
 
 Prints:
 
@@ -20,9 +20,8 @@ system temp dir); delete it to regenerate.  ``--verbose`` prints every presentat
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import csv
-import hashlib
+import dataclasses
 import io
 import itertools
 import os
@@ -38,17 +37,22 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from idsvc.liveness import enrol, synth  # noqa: E402
+from idsvc.liveness import enrol  # noqa: E402
 from idsvc.liveness.challenges import CHALLENGES  # noqa: E402
 from idsvc.liveness.config import LivenessConfig  # noqa: E402
 from idsvc.liveness.faces import engine  # noqa: E402
 from idsvc.liveness.pipeline import Inspection, decide, inspect  # noqa: E402
+from tests.factories import liveness_synth as synth  # noqa: E402
 
 ALL = tuple(CHALLENGES)
 
 
+DATA = REPO / "tests" / "data"
+
+
 def shared_dir() -> Path:
-    return Path(os.environ.get("IDSVC_SHARED_DIR") or REPO.parent / "shared")
+    """The evaluation media: tests/data in this repository (faces, videos, documents, SOURCES.md)."""
+    return Path(os.environ.get("IDSVC_DATA_DIR") or DATA)
 
 
 def cache_dir() -> Path:
@@ -81,7 +85,9 @@ class Window:
 
 
 def W(name: str, video: str, t0: float, shows: dict[str, float], ambiguous: str = "", mirror: bool = False) -> Window:
-    subject = video.split(".")[0].replace("liveportrait-", "").replace("sadtalker-WDA_AlexandriaOcasioCortez_000", "aoc")
+    subject = (
+        video.split(".")[0].replace("liveportrait-", "").replace("sadtalker-WDA_AlexandriaOcasioCortez_000", "aoc")
+    )
     return Window(name, video, t0, shows, frozenset(ambiguous.split()), mirror, subject)
 
 
@@ -126,7 +132,7 @@ PHOTO_ATTACKS = 24  # photos turned into hand-held videos
 
 
 def photo_rows() -> list[dict[str, str]]:
-    with (shared_dir() / "data" / "faces" / "labels.csv").open() as fh:
+    with (DATA / "faces" / "labels.csv").open() as fh:
         return list(csv.DictReader(fh))
 
 
@@ -157,7 +163,7 @@ def face_pairs(cfg: LivenessConfig, verbose: bool) -> dict[str, object]:
     rows = [r for r in photo_rows() if r["identity"] and "/multi/" not in r["file"] and "/noface/" not in r["file"]]
     encs = {}
     for r in rows:
-        got = photo_encoding(shared_dir() / "data" / r["file"], r["sha256"])
+        got = photo_encoding(DATA / r["file"], r["sha256"])
         if got is not None:
             encs[r["file"]] = got[0]
     gen, imp = [], []
@@ -175,13 +181,21 @@ def face_pairs(cfg: LivenessConfig, verbose: bool) -> dict[str, object]:
     t = cfg.match_threshold
     t0 = float(np.nextafter(i.min(), 0))  # largest threshold with no impostor accepted
     print("\n== Face matching: photo pairs (faces/labels.csv, single-person photos) ==")
-    print(f"photos encoded {len(encs)}/{len(rows)}; genuine pairs {len(g)} (same-photo pairs dropped); impostor pairs {len(i)}")
+    print(
+        f"photos encoded {len(encs)}/{len(rows)}; genuine pairs {len(g)} (same-photo pairs dropped); impostor pairs {len(i)}"
+    )
     print(f"genuine  distance min/p5/median/p95/max: {_q(g)}")
     print(f"impostor distance min/p5/median/p95/max: {_q(i)}")
     print(f"{'threshold':>12} {'FAR':>16} {'FRR':>14}")
     for thr in sorted({0.45, 0.5, 0.55, 0.6, t, round(t0, 4)}):
-        print(f"{thr:12.4f} {_rate((i <= thr).sum(), len(i)):>16} {_rate((g > thr).sum(), len(g)):>14}" + ("  <- configured" if thr == t else "") + ("  <- FAR=0 limit" if thr == round(t0, 4) else ""))
-    print(f"threshold at FAR=0: accept d <= {t0:.4f} (lowest impostor distance {i.min():.4f}), FRR there {_rate((g > t0).sum(), len(g))}")
+        print(
+            f"{thr:12.4f} {_rate((i <= thr).sum(), len(i)):>16} {_rate((g > thr).sum(), len(g)):>14}"
+            + ("  <- configured" if thr == t else "")
+            + ("  <- FAR=0 limit" if thr == round(t0, 4) else "")
+        )
+    print(
+        f"threshold at FAR=0: accept d <= {t0:.4f} (lowest impostor distance {i.min():.4f}), FRR there {_rate((g > t0).sum(), len(g))}"
+    )
     if verbose:
         for d, a, b in sorted(hardest)[:5]:
             print(f"  hardest impostor {d:.3f} {a} {b}")
@@ -189,14 +203,14 @@ def face_pairs(cfg: LivenessConfig, verbose: bool) -> dict[str, object]:
 
 
 def enrolment_table() -> None:
-    from idsvc.errors import IdsvcError
+    from idsvc.core.errors import IdsvcError
 
     outcomes: Counter[str] = Counter()
     by_kind: dict[str, Counter[str]] = defaultdict(Counter)
     for r in photo_rows():
         kind = "multi" if "/multi/" in r["file"] else "noface" if "/noface/" in r["file"] else "single"
         try:
-            enrol.encode_reference_photo((shared_dir() / "data" / r["file"]).read_bytes())
+            enrol.encode_reference_photo((DATA / r["file"]).read_bytes())
             code = "accepted"
         except IdsvcError as exc:
             code = exc.code
@@ -213,10 +227,10 @@ def enrolment_table() -> None:
 
 
 def video_path(name: str) -> Path:
-    return shared_dir() / "data" / "videos" / name
+    return DATA / "videos" / name
 
 
-def derived(name: str, make) -> Path:  # noqa: ANN001
+def derived(name: str, make) -> Path:
     path = cache_dir() / "clips" / name
     if not path.exists():
         path.parent.mkdir(exist_ok=True)
@@ -250,7 +264,9 @@ def video_reference(video: str) -> np.ndarray:
 
 @dataclass
 class Tally:
-    results: list[tuple[str, str, bool, str | None]] = field(default_factory=list)  # (sample, challenge, accepted, reason)
+    results: list[tuple[str, str, bool, str | None]] = field(
+        default_factory=list
+    )  # (sample, challenge, accepted, reason)
 
     def add(self, sample: str, challenge: str, accepted: bool, reason: str | None) -> None:
         self.results.append((sample, challenge, accepted, reason))
@@ -283,10 +299,15 @@ def liveness(cfg: LivenessConfig, verbose: bool) -> dict[str, object]:
     rows = photo_rows()
     by_id: dict[str, list[dict[str, str]]] = defaultdict(list)
     for r in rows:
-        if r["identity"] and "/multi/" not in r["file"] and not r["identity"].startswith("john-") and r["identity"] != "tom-hanks":
+        if (
+            r["identity"]
+            and "/multi/" not in r["file"]
+            and not r["identity"].startswith("john-")
+            and r["identity"] != "tom-hanks"
+        ):
             by_id[r["identity"]].append(r)
     for ident, rs in by_id.items():
-        got = photo_encoding(shared_dir() / "data" / rs[0]["file"], rs[0]["sha256"])
+        got = photo_encoding(DATA / rs[0]["file"], rs[0]["sha256"])
         if got is not None:
             photo_refs[ident] = got[0]
 
@@ -297,12 +318,14 @@ def liveness(cfg: LivenessConfig, verbose: bool) -> dict[str, object]:
     impostor_d: list[tuple[float, str]] = []
     t_start = time.perf_counter()
 
-    def show(kind: str, sample: str, challenge: str, dec) -> None:  # noqa: ANN001
+    def show(kind: str, sample: str, challenge: str, dec) -> None:
         if verbose:
             m = dec.measurements
             sig = m.get("challenge_result", {}).get("signal")
             dist = m.get("match", {}).get("distance")
-            print(f"  [{kind}] {sample:34s} {challenge:11s} {'PASS' if dec.passed else dec.reason:24s} signal={sig} dist={dist} static={m.get('static', {}).get('residual')}")
+            print(
+                f"  [{kind}] {sample:34s} {challenge:11s} {'PASS' if dec.passed else dec.reason:24s} signal={sig} dist={dist} static={m.get('static', {}).get('residual')}"
+            )
 
     for w in WINDOWS:
         ins = inspected(window_clip(w), cfg)
@@ -352,7 +375,11 @@ def liveness(cfg: LivenessConfig, verbose: bool) -> dict[str, object]:
                 attacks["splice"].add(name, action, dec.passed, dec.reason)
                 show("splice", name, action, dec)
                 # The second layer alone: the same clip with the scene-cut check switched off.
-                dec2 = decide(dataclasses.replace(ins, cfg=dataclasses.replace(cfg, scene_cut_check=False)), action, refs[wx.video])
+                dec2 = decide(
+                    dataclasses.replace(ins, cfg=dataclasses.replace(cfg, scene_cut_check=False)),
+                    action,
+                    refs[wx.video],
+                )
                 attacks["splice (drift layer only)"].add(name, action, dec2.passed, dec2.reason)
                 if "identity_drift" in dec2.measurements:
                     drift_splice.append(dec2.measurements["identity_drift"]["max_pairwise"])
@@ -364,13 +391,13 @@ def liveness(cfg: LivenessConfig, verbose: bool) -> dict[str, object]:
             chosen += [(ident, r) for r in rs[1:3]]
     chosen = chosen[:PHOTO_ATTACKS]
     for n, (ident, r) in enumerate(chosen):
-        got = photo_encoding(shared_dir() / "data" / r["file"], r["sha256"])
+        got = photo_encoding(DATA / r["file"], r["sha256"])
         if got is None or ident not in photo_refs:
             continue
         name = f"photo-{Path(r['file']).stem}"
 
         def make(p: Path, r: dict[str, str] = r, box: tuple[int, int, int, int] = got[1], n: int = n) -> None:
-            rgb = enrol.load_photo_rgb((shared_dir() / "data" / r["file"]).read_bytes())
+            rgb = enrol.load_photo_rgb((DATA / r["file"]).read_bytes())
             synth.photo_attack(rgb, box, p, seed=n)
 
         ins = inspected(derived(f"{name}.mp4", make), cfg)
@@ -380,9 +407,13 @@ def liveness(cfg: LivenessConfig, verbose: bool) -> dict[str, object]:
             show("photo", name, c, dec)
 
     print("\n== Liveness: 3-s windows (bona fide) and attacks ==")
-    print(f"windows {len(WINDOWS)} ({sum(w.mirror for w in WINDOWS)} mirrored), analysis wall time {time.perf_counter() - t_start:.0f} s")
+    print(
+        f"windows {len(WINDOWS)} ({sum(w.mirror for w in WINDOWS)} mirrored), analysis wall time {time.perf_counter() - t_start:.0f} s"
+    )
     print(f"{'set':31s} {'presentations':>13s} {'accepted':>9s} {'rate':>16s}  outcomes")
-    print(f"{'bona fide (BPCER)':31s} {bona.n:13d} {bona.accepted:9d} {_rate(bona.n - bona.accepted, bona.n):>16s}  {bona.reasons()}")
+    print(
+        f"{'bona fide (BPCER)':31s} {bona.n:13d} {bona.accepted:9d} {_rate(bona.n - bona.accepted, bona.n):>16s}  {bona.reasons()}"
+    )
     for c, tl in sorted(per_challenge.items()):
         print(f"{'  ' + c:31s} {tl.n:13d} {tl.accepted:9d} {_rate(tl.n - tl.accepted, tl.n):>16s}  {tl.reasons()}")
     for kind in ("photo", "wrong_person", "wrong_challenge", "splice", "splice (drift layer only)"):
@@ -392,7 +423,9 @@ def liveness(cfg: LivenessConfig, verbose: bool) -> dict[str, object]:
         for s, c, acc, _ in attacks[kind].results:
             if acc:
                 print(f"  ACCEPTED {kind}: {s} {c}")
-    pairs = Counter(s.split("@")[0] + " as " + s.split(" as ")[1] for s, _, acc, _ in attacks["wrong_person"].results if acc)
+    pairs = Counter(
+        s.split("@")[0] + " as " + s.split(" as ")[1] for s, _, acc, _ in attacks["wrong_person"].results if acc
+    )
     for pair, k in sorted(pairs.items()):
         print(f"  ACCEPTED wrong_person: {pair} ({k} presentations)")
     for s, _, acc, _ in attacks["splice (drift layer only)"].results:
@@ -402,16 +435,27 @@ def liveness(cfg: LivenessConfig, verbose: bool) -> dict[str, object]:
     for s, c, r in rejected_bona:
         print(f"  REJECTED bona fide: {s} {c} -> {r}")
     if genuine_d:
-        print(f"bona fide video-to-reference distance min/median/max: {min(genuine_d):.3f} / {np.median(genuine_d):.3f} / {max(genuine_d):.3f}")
+        print(
+            f"bona fide video-to-reference distance min/median/max: {min(genuine_d):.3f} / {np.median(genuine_d):.3f} / {max(genuine_d):.3f}"
+        )
         low = sorted(impostor_d)[:3]
-        print("lowest wrong-person distances: " + ", ".join(f"{d:.3f} ({who})" for d, who in low)
-              + f"; wrong-person APCER at 0.45 would be {sum(d <= 0.45 for d, _ in impostor_d)}/{len(attacks['wrong_person'].results)}")
-        print(f"identity drift (max pairwise): bona fide max {max(drift_bona):.3f} (threshold {cfg.identity_drift_max}); "
-              f"splices min {min(drift_splice) if drift_splice else float('nan'):.3f}")
+        print(
+            "lowest wrong-person distances: "
+            + ", ".join(f"{d:.3f} ({who})" for d, who in low)
+            + f"; wrong-person APCER at 0.45 would be {sum(d <= 0.45 for d, _ in impostor_d)}/{len(attacks['wrong_person'].results)}"
+        )
+        print(
+            f"identity drift (max pairwise): bona fide max {max(drift_bona):.3f} (threshold {cfg.identity_drift_max}); "
+            f"splices min {min(drift_splice) if drift_splice else float('nan'):.3f}"
+        )
     statics = [(w.name, inspected(window_clip(w), cfg).static) for w in WINDOWS]
     res = [s.residual for _, s in statics if s is not None]
-    ph = [_INSPECTIONS[p].static.residual for p in _INSPECTIONS if p.name.startswith("photo-") and _INSPECTIONS[p].static]
-    print(f"static residual: genuine windows min {min(res):.3f} (threshold {cfg.static_max_residual}); photo attacks max {max(ph) if ph else float('nan'):.3f}")
+    ph = [
+        _INSPECTIONS[p].static.residual for p in _INSPECTIONS if p.name.startswith("photo-") and _INSPECTIONS[p].static
+    ]
+    print(
+        f"static residual: genuine windows min {min(res):.3f} (threshold {cfg.static_max_residual}); photo attacks max {max(ph) if ph else float('nan'):.3f}"
+    )
     return {"bpcer": 1 - bona.accepted / max(bona.n, 1), **{k: v.accepted / max(v.n, 1) for k, v in attacks.items()}}
 
 
@@ -430,10 +474,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--skip-liveness", action="store_true")
     args = ap.parse_args(argv)
     if not shared_dir().exists():
-        print(f"shared data not found at {shared_dir()} (set IDSVC_SHARED_DIR)", file=sys.stderr)
+        print(f"shared data not found at {shared_dir()} (set IDSVC_DATA_DIR)", file=sys.stderr)
         return 2
     cfg = LivenessConfig()
-    print(f"data {shared_dir() / 'data'}; cache {cache_dir()}")
+    print(f"data {shared_dir()}; cache {cache_dir()}")
     if not args.skip_pairs:
         face_pairs(cfg, args.verbose)
         enrolment_table()

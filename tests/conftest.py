@@ -19,28 +19,28 @@ import pytest
 import redis as redis_lib
 from werkzeug.serving import make_server
 
-from idsvc import apikeys
-from idsvc.app import create_app
-from idsvc.config import Secret, Settings
-from idsvc.db import Base, Member
-from idsvc.services import Services, build_services
+from idsvc.core import apikeys
+from idsvc.core.db import Base, Member
+from idsvc.core.services import Services, build_services
+from idsvc.core.settings import Secret, Settings
+from idsvc.web.app import create_app
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = Path(os.environ.get("IDSVC_SHARED_DIR", REPO.parent / "shared"))
+DATA = REPO / "tests" / "data"
 REDIS_URL = os.environ.get("IDSVC_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 DATABASE_URL = os.environ.get("IDSVC_TEST_DATABASE_URL", "")
 WECHAT_UA = (
     "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
     "Mobile/15E148 MicroMessenger/8.0.47(0x18002f2c) NetType/WIFI Language/zh_CN"
 )
-DESKTOP_UA = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36"
+DESKTOP_UA = (
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36"
+)
 
 
 @pytest.fixture(scope="session")
-def shared_dir() -> Path:
-    if not SHARED.is_dir():
-        pytest.fail(f"shared data not found at {SHARED} (set IDSVC_SHARED_DIR)")
-    return SHARED
+def data_dir() -> Path:
+    return DATA
 
 
 @pytest.fixture(scope="session")
@@ -75,7 +75,7 @@ def _server_socket() -> Iterator[tuple[str, _Dispatch]]:
 
 
 def _reset_database(url: str) -> None:
-    from idsvc.db import Database
+    from idsvc.core.db import Database
 
     db = Database(url)
     db.create_all()  # imports feature models so drop_all sees every table
@@ -156,7 +156,9 @@ def platform_key(make_key: Callable[..., str]) -> str:
 
 @pytest.fixture
 def make_member(services: Services) -> Callable[..., Member]:
-    def make(member_id: str = "m-1001", name: str = "张三", id_number: str = "110101199003078515", association: str = "11") -> Member:
+    def make(
+        member_id: str = "m-1001", name: str = "张三", id_number: str = "110101199003078515", association: str = "11"
+    ) -> Member:
         with services.db.session() as db:
             member = Member(member_id=member_id, name=name, id_number=id_number, association=association)
             db.add(member)

@@ -13,10 +13,10 @@ from typing import Any
 import pytest
 from sqlalchemy import update
 
-from idsvc import audit
-from idsvc.config import ConfigError, Settings
-from idsvc.db import AuditEntry
-from idsvc.logs import JsonFormatter, mask_id_number, scrub
+from idsvc.core import audit
+from idsvc.core.db import AuditEntry
+from idsvc.core.logs import JsonFormatter, mask_id_number, scrub
+from idsvc.core.settings import ConfigError, Settings
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -24,9 +24,19 @@ REPO = Path(__file__).resolve().parents[1]
 def test_settings_defaults_and_env() -> None:
     s = Settings.from_env({})
     assert s.env == "development" and s.secret_generated and s.session_ttl == 300 and s.redis_url == ""
-    assert s.wechat_api_base == "https://api.weixin.qq.com/" and s.wechat_oauth_base == "https://open.weixin.qq.com/connect/"
-    s = Settings.from_env({"IDSVC_SESSION_TTL": "60", "IDSVC_PUBLIC_URL": "https://id.example.org/", "IDSVC_SECRET_KEY": "x" * 32,
-                           "IDSVC_CHALLENGES": "blink,nod", "IDSVC_WECHAT_API_BASE": "http://127.0.0.1:9"})
+    assert (
+        s.wechat_api_base == "https://api.weixin.qq.com/"
+        and s.wechat_oauth_base == "https://open.weixin.qq.com/connect/"
+    )
+    s = Settings.from_env(
+        {
+            "IDSVC_SESSION_TTL": "60",
+            "IDSVC_PUBLIC_URL": "https://id.example.org/",
+            "IDSVC_SECRET_KEY": "x" * 32,
+            "IDSVC_CHALLENGES": "blink,nod",
+            "IDSVC_WECHAT_API_BASE": "http://127.0.0.1:9",
+        }
+    )
     assert s.session_ttl == 60 and s.public_url == "https://id.example.org" and s.challenges == ("blink", "nod")
     assert s.wechat_api_base == "http://127.0.0.1:9/" and not s.secret_generated
     assert "x" * 32 not in repr(s)
@@ -96,8 +106,14 @@ def test_concurrent_audit_appends_keep_one_chain(services: Any) -> None:
 
 
 def run_cli(settings: Any, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "IDSVC_DATABASE_URL": settings.database_url, "IDSVC_REDIS_URL": settings.redis_url,
-           "IDSVC_REDIS_PREFIX": settings.redis_prefix, "IDSVC_SECRET_KEY": str(settings.secret_key), "IDSVC_LOG_LEVEL": "WARNING"}
+    env = {
+        **os.environ,
+        "IDSVC_DATABASE_URL": settings.database_url,
+        "IDSVC_REDIS_URL": settings.redis_url,
+        "IDSVC_REDIS_PREFIX": settings.redis_prefix,
+        "IDSVC_SECRET_KEY": str(settings.secret_key),
+        "IDSVC_LOG_LEVEL": "WARNING",
+    }
     return subprocess.run([str(REPO / ".venv/bin/idsvc"), *args], env=env, capture_output=True, text=True, timeout=120)
 
 
@@ -106,20 +122,58 @@ def test_cli_apikey_member_and_audit(settings: Any, services: Any, client: Any) 
     assert out.returncode == 0, out.stderr
     key = out.stdout.strip()
     assert key.startswith("idsvc_") and out.stdout.count("\n") == 1
-    from idsvc.db import ApiKey
+    from idsvc.core.db import ApiKey
 
     with services.db.session() as db:
         stored = db.query(ApiKey).one()
         assert key not in (stored.key_hash, stored.key_id) and stored.role == "platform"
-    assert run_cli(settings, "apikey", "create", "--name", "x", "--role", "local").returncode != 0  # local needs an association
+    assert (
+        run_cli(settings, "apikey", "create", "--name", "x", "--role", "local").returncode != 0
+    )  # local needs an association
     assert run_cli(settings, "apikey", "create", "--name", "x", "--role", "root").returncode != 0
 
-    out = run_cli(settings, "member", "add", "--member-id", "m-7", "--name", "李四", "--id-number", "310104500101123", "--association", "31")
+    out = run_cli(
+        settings,
+        "member",
+        "add",
+        "--member-id",
+        "m-7",
+        "--name",
+        "李四",
+        "--id-number",
+        "310104500101123",
+        "--association",
+        "31",
+    )
     assert out.returncode == 0, out.stderr
     assert "310104500101123" not in out.stdout + out.stderr
-    bad = run_cli(settings, "member", "add", "--member-id", "m-8", "--name", "王五", "--id-number", "110101199003078514", "--association", "11")
+    bad = run_cli(
+        settings,
+        "member",
+        "add",
+        "--member-id",
+        "m-8",
+        "--name",
+        "王五",
+        "--id-number",
+        "110101199003078514",
+        "--association",
+        "11",
+    )
     assert bad.returncode != 0 and "check" in bad.stderr.lower()
-    dup = run_cli(settings, "member", "add", "--member-id", "m-9", "--name", "赵六", "--id-number", "310104500101123", "--association", "31")
+    dup = run_cli(
+        settings,
+        "member",
+        "add",
+        "--member-id",
+        "m-9",
+        "--name",
+        "赵六",
+        "--id-number",
+        "310104500101123",
+        "--association",
+        "31",
+    )
     assert dup.returncode != 0
 
     # The key works over HTTP against the member just added.
@@ -134,9 +188,16 @@ def test_cli_apikey_member_and_audit(settings: Any, services: Any, client: Any) 
 
 
 def test_production_without_secret_refuses_to_start(tmp_path: Path) -> None:
-    env = {**os.environ, "IDSVC_ENV": "production", "IDSVC_REDIS_URL": "redis://127.0.0.1:6379/15", "IDSVC_DATABASE_URL": f"sqlite:///{tmp_path}/x.db"}
+    env = {
+        **os.environ,
+        "IDSVC_ENV": "production",
+        "IDSVC_REDIS_URL": "redis://127.0.0.1:6379/15",
+        "IDSVC_DATABASE_URL": f"sqlite:///{tmp_path}/x.db",
+    }
     env.pop("IDSVC_SECRET_KEY", None)
-    out = subprocess.run([str(REPO / ".venv/bin/idsvc"), "serve", "--port", "0"], env=env, capture_output=True, text=True, timeout=60)
+    out = subprocess.run(
+        [str(REPO / ".venv/bin/idsvc"), "serve", "--port", "0"], env=env, capture_output=True, text=True, timeout=60
+    )
     assert out.returncode != 0 and "IDSVC_SECRET_KEY" in out.stderr
 
 

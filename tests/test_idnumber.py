@@ -8,8 +8,18 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from idsvc.idnumber import PROVINCES, InvalidIdNumber, canonical, check_char, forms, normalise, to_15, to_18, validate
-from idsvc.logs import mask_id_number, scrub
+from idsvc.core.idnumber import (
+    PROVINCES,
+    InvalidIdNumber,
+    canonical,
+    check_char,
+    forms,
+    normalise,
+    to_15,
+    to_18,
+    validate,
+)
+from idsvc.core.logs import mask_id_number, scrub
 
 TODAY = dt.date(2025, 6, 1)
 
@@ -74,7 +84,12 @@ def test_birth_date_today_is_allowed_and_tomorrow_is_not() -> None:
 
 @pytest.mark.parametrize(
     ("raw", "expected"),
-    [(" 11010519491231002x ", "11010519491231002X"), ("110105 1949 1231 002x", "11010519491231002X"), ("\t130503670401001\n", "130503670401001"), ("", "")],
+    [
+        (" 11010519491231002x ", "11010519491231002X"),
+        ("110105 1949 1231 002x", "11010519491231002X"),
+        ("\t130503670401001\n", "130503670401001"),
+        ("", ""),
+    ],
 )
 def test_normalise(raw: str, expected: str) -> None:
     assert normalise(raw) == expected
@@ -82,7 +97,11 @@ def test_normalise(raw: str, expected: str) -> None:
 
 @pytest.mark.parametrize(
     ("n15", "n18"),
-    [("130503670401001", "130503196704010016"), ("310104850612123", "310104198506121230"), ("110101880808002", "110101198808080028")],
+    [
+        ("130503670401001", "130503196704010016"),
+        ("310104850612123", "310104198506121230"),
+        ("110101880808002", "110101198808080028"),
+    ],
 )
 def test_to_18_table(n15: str, n18: str) -> None:
     assert to_18(n15) == n18

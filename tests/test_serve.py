@@ -29,18 +29,53 @@ def free_port() -> int:
 @pytest.fixture
 def served(settings: Any, tmp_path: Path) -> Any:
     port = free_port()
-    env = {**os.environ, "IDSVC_DATABASE_URL": settings.database_url, "IDSVC_REDIS_URL": REDIS_URL,
-           "IDSVC_REDIS_PREFIX": settings.redis_prefix, "IDSVC_SECRET_KEY": str(settings.secret_key),
-           "IDSVC_PUBLIC_URL": f"http://127.0.0.1:{port}", "IDSVC_ENV": "production", "IDSVC_BLOB_DIR": str(tmp_path / "blobs")}
+    env = {
+        **os.environ,
+        "IDSVC_DATABASE_URL": settings.database_url,
+        "IDSVC_REDIS_URL": REDIS_URL,
+        "IDSVC_REDIS_PREFIX": settings.redis_prefix,
+        "IDSVC_SECRET_KEY": str(settings.secret_key),
+        "IDSVC_PUBLIC_URL": f"http://127.0.0.1:{port}",
+        "IDSVC_ENV": "production",
+        "IDSVC_BLOB_DIR": str(tmp_path / "blobs"),
+    }
     cli = str(REPO / ".venv/bin/idsvc")
-    subprocess.run([cli, "member", "add", "--member-id", "m-1", "--name", "张三", "--id-number", "110101199003078515", "--association", "11"],
-                   env=env, check=True, capture_output=True, timeout=60)
-    key = subprocess.run([cli, "apikey", "create", "--name", "p", "--role", "platform"], env=env, check=True, capture_output=True,
-                         text=True, timeout=60).stdout.strip()
+    subprocess.run(
+        [
+            cli,
+            "member",
+            "add",
+            "--member-id",
+            "m-1",
+            "--name",
+            "张三",
+            "--id-number",
+            "110101199003078515",
+            "--association",
+            "11",
+        ],
+        env=env,
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+    key = subprocess.run(
+        [cli, "apikey", "create", "--name", "p", "--role", "platform"],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    ).stdout.strip()
     log = open(tmp_path / "serve.log", "w")  # noqa: SIM115 - closed below
     # Its own process group, so a failed start never leaves gunicorn workers behind.
-    proc = subprocess.Popen([cli, "serve", "--port", str(port), "--workers", "2", "--threads", "64"], env=env, stdout=log, stderr=log,
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        [cli, "serve", "--port", str(port), "--workers", "2", "--threads", "64"],
+        env=env,
+        stdout=log,
+        stderr=log,
+        start_new_session=True,
+    )
     base = f"http://127.0.0.1:{port}"
     for _ in range(300):
         try:
@@ -64,13 +99,19 @@ def served(settings: Any, tmp_path: Path) -> Any:
 
 def test_serve_holds_many_long_polls_and_wakes_them_all(served: Any) -> None:
     base, key, log_path = served
-    s = requests.post(f"{base}/v1/sessions", json={"member_id": "m-1"}, headers={"Authorization": f"Bearer {key}"}, timeout=10).json()
+    s = requests.post(
+        f"{base}/v1/sessions", json={"member_id": "m-1"}, headers={"Authorization": f"Bearer {key}"}, timeout=10
+    ).json()
     n = 60
     started = time.monotonic()
 
     def poll(_: int) -> tuple[float, str]:
-        r = requests.get(f"{base}/v1/sessions/{s['session_id']}", params={"wait": 20, "version": 1},
-                         headers={"Authorization": f"Bearer {s['poll_token']}"}, timeout=30)
+        r = requests.get(
+            f"{base}/v1/sessions/{s['session_id']}",
+            params={"wait": 20, "version": 1},
+            headers={"Authorization": f"Bearer {s['poll_token']}"},
+            timeout=30,
+        )
         return time.monotonic(), r.json()["status"]
 
     with ThreadPoolExecutor(n) as pool:

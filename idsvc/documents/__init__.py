@@ -13,4 +13,13 @@ from .api import check_seal, check_signature, sheet_pdf
 from .config import SealTemplate, seal_template_from_env
 from .result import Check, Result, Verdict
 
-__all__ = ["check_signature", "check_seal", "sheet_pdf", "SealTemplate", "seal_template_from_env", "Result", "Check", "Verdict"]
+__all__ = [
+    "Check",
+    "Result",
+    "SealTemplate",
+    "Verdict",
+    "check_seal",
+    "check_signature",
+    "seal_template_from_env",
+    "sheet_pdf",
+]

@@ -4,7 +4,7 @@
     check_seal(data, template, dpi=None) -> Result
     sheet_pdf() -> bytes
 
-Raises :class:`idsvc.errors.IdsvcError` (4xx) only when the input cannot be evaluated at all;
+Raises :class:`idsvc.core.errors.IdsvcError` (4xx) only when the input cannot be evaluated at all;
 everything else — including a FAIL — is a Result.
 """
 
@@ -29,7 +29,9 @@ from .scale import Scale, from_declaration, scale_check
 from .sheet import render_pdf
 from .similarity import compare
 
-SHEET_DECODE_LONG_SIDE = 1600  # first decode (JPEG DCT-scaled to ≥ this): finds the sheet markers, analyses a photo at ≤ 1200
+SHEET_DECODE_LONG_SIDE = (
+    1600  # first decode (JPEG DCT-scaled to ≥ this): finds the sheet markers, analyses a photo at ≤ 1200
+)
 
 
 @dataclass
@@ -88,29 +90,60 @@ def check_signature(data: bytes, dpi: float | None = None, reference_png: bytes 
     checks: list[Check] = [file_check(p.info, "signature", p.grey)]
     implausible = None
     size = m.size_mm()
-    if size and p.scale.source == "declared" and not (T.SIG_PLAUSIBLE_WIDTH_MM[0] <= size[0] <= T.SIG_PLAUSIBLE_WIDTH_MM[1]) and m.text_lines < T.PAGE_MIN_TEXT_LINES:
+    if (
+        size
+        and p.scale.source == "declared"
+        and not (T.SIG_PLAUSIBLE_WIDTH_MM[0] <= size[0] <= T.SIG_PLAUSIBLE_WIDTH_MM[1])
+        and m.text_lines < T.PAGE_MIN_TEXT_LINES
+    ):
         implausible = f"{size[0]:.0f} mm"
         m.px_per_mm = None  # a lying DPI: judge in px like a photo
     checks.append(scale_check(p.scale, "signature", implausible))
-    checks += sigjudge.judge(m, scan=p.scale.source == "declared" and implausible is None,
-                             from_sheet=p.sheet is not None, colour_image=not p.grey)
+    checks += sigjudge.judge(
+        m,
+        scan=p.scale.source == "declared" and implausible is None,
+        from_sheet=p.sheet is not None,
+        colour_image=not p.grey,
+    )
     asset = None
     if m.bbox is not None and m.text_lines < T.PAGE_MIN_TEXT_LINES:
         asset = signature_png(px.norm_grey, px.ink, m.bbox, m.ink_core_grey, m.px_per_mm)
     sim = compare(asset, reference_png) if (asset and reference_png) else None
-    return Result("signature", tuple(checks), p.scale.dpi if implausible is None else None,
-                  p.scale.source if implausible is None else "unknown", p.info.to_dict(), asset, _sig_measurements(m, p), sim)
+    return Result(
+        "signature",
+        tuple(checks),
+        p.scale.dpi if implausible is None else None,
+        p.scale.source if implausible is None else "unknown",
+        p.info.to_dict(),
+        asset,
+        _sig_measurements(m, p),
+        sim,
+    )
 
 
 def _sig_measurements(m: sig_mod.SigMeasure, p: Prepared) -> dict:
     out = {
-        "lighting_dL": m.lighting, "paper_L": m.paper_L, "paper_C": m.paper_C, "ruled_lines": m.ruled,
-        "ink_L": m.ink_L, "ink_C": m.ink_C, "ink_hue": m.ink_hue, "stroke_px": m.stroke_px,
-        "stroke_mm": m.stroke_mm, "sharpness": m.sharpness, "contrast": m.contrast, "skew_deg": m.skew,
-        "signatures": len(m.rows), "components": m.n_components,
+        "lighting_dL": m.lighting,
+        "paper_L": m.paper_L,
+        "paper_C": m.paper_C,
+        "ruled_lines": m.ruled,
+        "ink_L": m.ink_L,
+        "ink_C": m.ink_C,
+        "ink_hue": m.ink_hue,
+        "stroke_px": m.stroke_px,
+        "stroke_mm": m.stroke_mm,
+        "sharpness": m.sharpness,
+        "contrast": m.contrast,
+        "skew_deg": m.skew,
+        "signatures": len(m.rows),
+        "components": m.n_components,
     }
     if p.sheet is not None:
-        out.update(sheet_markers=len(p.sheet.marker_ids), sheet_reprojection_px=p.sheet.reprojection_px, sheet_tilt_deg=p.sheet.tilt_deg)
+        out.update(
+            sheet_markers=len(p.sheet.marker_ids),
+            sheet_reprojection_px=p.sheet.reprojection_px,
+            sheet_tilt_deg=p.sheet.tilt_deg,
+        )
     return out
 
 
@@ -136,20 +169,35 @@ def check_seal(data: bytes, template: SealTemplate | None = None, dpi: float | N
     if m.found and px.hull is not None:
         asset = seal_png(px.chroma, px.hull, m.angle_deg, ppm or hint, upright=m.shape not in ("round",))
     meas = {
-        "shape": m.shape, "circularity": m.circularity, "fill": m.fill, "aspect": m.aspect,
-        "long_mm": (m.long_px / ppm) if ppm else None, "short_mm": (m.short_px / ppm) if ppm else None,
-        "angle_deg": m.angle_deg, "coverage": m.coverage, "ink_C": m.ink_C, "ink_hue": m.ink_hue,
-        "red_fraction": m.red_fraction, "impressions": m.n_blobs,
+        "shape": m.shape,
+        "circularity": m.circularity,
+        "fill": m.fill,
+        "aspect": m.aspect,
+        "long_mm": (m.long_px / ppm) if ppm else None,
+        "short_mm": (m.short_px / ppm) if ppm else None,
+        "angle_deg": m.angle_deg,
+        "coverage": m.coverage,
+        "ink_C": m.ink_C,
+        "ink_hue": m.ink_hue,
+        "red_fraction": m.red_fraction,
+        "impressions": m.n_blobs,
         "template": {"shape": t.shape, "width_mm": t.width_mm, "height_mm": t.height_mm},
     }
     if p.sheet is not None:
         meas.update(sheet_markers=len(p.sheet.marker_ids), sheet_reprojection_px=p.sheet.reprojection_px)
-    return Result("seal", tuple(checks), p.scale.dpi if ppm else None, p.scale.source if ppm else "unknown",
-                  p.info.to_dict(), asset, meas)
+    return Result(
+        "seal",
+        tuple(checks),
+        p.scale.dpi if ppm else None,
+        p.scale.source if ppm else "unknown",
+        p.info.to_dict(),
+        asset,
+        meas,
+    )
 
 
 def sheet_pdf() -> bytes:
     return render_pdf()
 
 
-__all__ = ["check_signature", "check_seal", "sheet_pdf", "Result", "Check", "Verdict", "SealTemplate"]
+__all__ = ["Check", "Result", "SealTemplate", "Verdict", "check_seal", "check_signature", "sheet_pdf"]

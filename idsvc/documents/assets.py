@@ -31,8 +31,9 @@ def _crop(shape: tuple[int, int], box: tuple[int, int, int, int], margin: int) -
     return slice(max(0, y0 - margin), min(h, y1 + margin)), slice(max(0, x0 - margin), min(w, x1 + margin))
 
 
-def signature_png(norm_grey: np.ndarray, ink: np.ndarray, bbox: tuple[int, int, int, int], ink_core: float,
-                  px_per_mm: float | None) -> bytes:
+def signature_png(
+    norm_grey: np.ndarray, ink: np.ndarray, bbox: tuple[int, int, int, int], ink_core: float, px_per_mm: float | None
+) -> bytes:
     """``px_per_mm`` None (unknown scale): printed at a nominal NOMINAL_SIGNATURE_WIDTH_MM wide."""
     ppm = px_per_mm or (bbox[2] - bbox[0]) / T.NOMINAL_SIGNATURE_WIDTH_MM
     ys, xs = _crop(norm_grey.shape, bbox, int(round(T.ASSET_MARGIN_MM * ppm)))
@@ -41,7 +42,9 @@ def signature_png(norm_grey: np.ndarray, ink: np.ndarray, bbox: tuple[int, int, 
     alpha = np.where(near, alpha, 0.0)  # paper texture and specks far from the ink stay transparent
     f = ASSET_PX_PER_MM / ppm
     if abs(f - 1) > 1e-3:
-        alpha = cv2.resize(alpha.astype(np.float32), None, fx=f, fy=f, interpolation=cv2.INTER_AREA if f < 1 else cv2.INTER_CUBIC)
+        alpha = cv2.resize(
+            alpha.astype(np.float32), None, fx=f, fy=f, interpolation=cv2.INTER_AREA if f < 1 else cv2.INTER_CUBIC
+        )
     a8 = np.clip(alpha * 255.0, 0, 255).astype(np.uint8)
     rgba = np.zeros(a8.shape + (4,), np.uint8)
     rgba[..., 3] = a8
@@ -62,7 +65,9 @@ def seal_png(chroma: np.ndarray, hull: np.ndarray, angle_deg: float, px_per_mm: 
     a = alpha[ys, xs].astype(np.float32)
     if upright and abs(angle_deg) > 0.2:
         c = (a.shape[1] / 2, a.shape[0] / 2)
-        a = cv2.warpAffine(a, cv2.getRotationMatrix2D(c, angle_deg, 1.0), (a.shape[1], a.shape[0]), flags=cv2.INTER_LINEAR)
+        a = cv2.warpAffine(
+            a, cv2.getRotationMatrix2D(c, angle_deg, 1.0), (a.shape[1], a.shape[0]), flags=cv2.INTER_LINEAR
+        )
     nz = np.argwhere(a > 0.05)
     if len(nz):
         (y0, x0), (y1, x1) = nz.min(axis=0), nz.max(axis=0) + 1

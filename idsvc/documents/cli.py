@@ -16,7 +16,7 @@ from pathlib import Path
 
 import click
 
-from idsvc.errors import IdsvcError
+from idsvc.core.errors import IdsvcError
 
 from .result import Result, Verdict
 
@@ -38,7 +38,9 @@ def _table(result: Result) -> str:
     lines = [f"{result.kind}: {d['verdict'].upper()}   dpi={_fmt_value(d['dpi'])} ({d['dpi_source']})"]
     for c in d["checks"]:
         val = f"{_fmt_value(c['value'])} {c['unit']}".strip()
-        lines.append(f"  {_MARK[c['verdict']]} {c['id']:<17} {c['verdict']:<6} {val:<18} {c['message']} / {c['message_en']}")
+        lines.append(
+            f"  {_MARK[c['verdict']]} {c['id']:<17} {c['verdict']:<6} {val:<18} {c['message']} / {c['message_en']}"
+        )
     if d.get("similarity"):
         lines.append(f"  similarity to the filed signature: {d['similarity']['score']} (for a reviewer)")
     return "\n".join(lines)
@@ -82,7 +84,9 @@ def register(cli: click.Group) -> None:
     @click.argument("file", type=click.Path(dir_okay=False))
     @click.option("--dpi", type=float, default=None, help="Scan resolution, if the file does not say.")
     @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
-    @click.option("--asset-out", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Write the cleaned PNG here.")
+    @click.option(
+        "--asset-out", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Write the cleaned PNG here."
+    )
     def check_signature_cmd(file: str, dpi: float | None, as_json: bool, asset_out: Path | None) -> None:
         """Check a handwritten signature scan/photo."""
         from .api import check_signature
@@ -97,13 +101,27 @@ def register(cli: click.Group) -> None:
     @check.command("seal")
     @click.argument("file", type=click.Path(dir_okay=False))
     @click.option("--dpi", type=float, default=None, help="Scan resolution, if the file does not say.")
-    @click.option("--shape", type=click.Choice(["round", "square", "oval"]), default=None, help="Template shape (default IDSVC_SEAL_SHAPE).")
+    @click.option(
+        "--shape",
+        type=click.Choice(["round", "square", "oval"]),
+        default=None,
+        help="Template shape (default IDSVC_SEAL_SHAPE).",
+    )
     @click.option("--size-mm", default=None, help="Template size W[xH] in mm (default IDSVC_SEAL_SIZE_MM).")
     @click.option("--text", default=None, help="The member's name, to compare with the seal text.")
     @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
-    @click.option("--asset-out", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Write the cleaned PNG here.")
-    def check_seal_cmd(file: str, dpi: float | None, shape: str | None, size_mm: str | None, text: str | None,
-                       as_json: bool, asset_out: Path | None) -> None:
+    @click.option(
+        "--asset-out", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Write the cleaned PNG here."
+    )
+    def check_seal_cmd(
+        file: str,
+        dpi: float | None,
+        shape: str | None,
+        size_mm: str | None,
+        text: str | None,
+        as_json: bool,
+        asset_out: Path | None,
+    ) -> None:
         """Check a seal impression scan/photo against the seal template."""
         from .api import check_seal
         from .config import seal_template_from_env
@@ -119,7 +137,9 @@ def register(cli: click.Group) -> None:
         _emit(result, as_json, asset_out)
 
     @cli.command("sheet")
-    @click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="Where to write the PDF.")
+    @click.option(
+        "--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="Where to write the PDF."
+    )
     def sheet_cmd(out: Path) -> None:
         """Write the printable A4 calibration sheet (PDF)."""
         from .api import sheet_pdf

@@ -22,7 +22,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
-from idsvc.errors import invalid_input
+from idsvc.core.errors import invalid_input
 
 SHAPES = ("round", "square", "oval")
 
@@ -51,10 +51,14 @@ class SealTemplate:
         return max(self.width_mm, self.height_mm), min(self.width_mm, self.height_mm)
 
     def describe(self) -> str:
-        name = {"round": "圆形", "square": "方形" if self.width_mm == self.height_mm else "长方形", "oval": "椭圆形"}[self.shape]
+        name = {"round": "圆形", "square": "方形" if self.width_mm == self.height_mm else "长方形", "oval": "椭圆形"}[
+            self.shape
+        ]
         return f"{name} {format_size(self)}"
 
-    def with_overrides(self, shape: str | None = None, size_mm: str | None = None, text: str | None = None) -> SealTemplate:
+    def with_overrides(
+        self, shape: str | None = None, size_mm: str | None = None, text: str | None = None
+    ) -> SealTemplate:
         t = self
         if shape:
             t = replace(t, shape=parse_shape(shape))
@@ -106,9 +110,13 @@ def seal_template_from_env(environ: Mapping[str, str] | None = None) -> SealTemp
     t = SealTemplate()
     shape = parse_shape(env.get("IDSVC_SEAL_SHAPE", t.shape))
     w, h = parse_size(env.get("IDSVC_SEAL_SIZE_MM", f"{t.width_mm:g}x{t.height_mm:g}"))
-    suffixes = tuple(s.strip() for s in env.get("IDSVC_SEAL_TEXT_SUFFIXES", ",".join(t.suffixes)).split(",") if s.strip())
+    suffixes = tuple(
+        s.strip() for s in env.get("IDSVC_SEAL_TEXT_SUFFIXES", ",".join(t.suffixes)).split(",") if s.strip()
+    )
     return SealTemplate(
-        shape=shape, width_mm=w, height_mm=w if shape == "round" else h,
+        shape=shape,
+        width_mm=w,
+        height_mm=w if shape == "round" else h,
         tolerance_mm=_float(env, "IDSVC_SEAL_TOLERANCE_MM", t.tolerance_mm),
         tolerance_pct=_float(env, "IDSVC_SEAL_TOLERANCE_PCT", t.tolerance_pct),
         warn_mm=_float(env, "IDSVC_SEAL_WARN_MM", t.warn_mm),

@@ -15,15 +15,78 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageOps
 
-from idsvc.errors import IdsvcError, payload_too_large
+from idsvc.core.errors import IdsvcError, payload_too_large
 
 from . import thresholds as T
 
 # Standard IJG luminance table (natural order); the ratio of sums is order-independent.
 _STD_LUMA_SUM = sum(
-    [16, 11, 10, 16, 24, 40, 51, 61, 12, 12, 14, 19, 26, 58, 60, 55, 14, 13, 16, 24, 40, 57, 69, 56,
-     14, 17, 22, 29, 51, 87, 80, 62, 18, 22, 37, 56, 68, 109, 103, 77, 24, 35, 55, 64, 81, 104, 113, 92,
-     49, 64, 78, 87, 103, 121, 120, 101, 72, 92, 95, 98, 112, 100, 103, 99]
+    [
+        16,
+        11,
+        10,
+        16,
+        24,
+        40,
+        51,
+        61,
+        12,
+        12,
+        14,
+        19,
+        26,
+        58,
+        60,
+        55,
+        14,
+        13,
+        16,
+        24,
+        40,
+        57,
+        69,
+        56,
+        14,
+        17,
+        22,
+        29,
+        51,
+        87,
+        80,
+        62,
+        18,
+        22,
+        37,
+        56,
+        68,
+        109,
+        103,
+        77,
+        24,
+        35,
+        55,
+        64,
+        81,
+        104,
+        113,
+        92,
+        49,
+        64,
+        78,
+        87,
+        103,
+        121,
+        120,
+        101,
+        72,
+        92,
+        95,
+        98,
+        112,
+        100,
+        103,
+        99,
+    ]
 )
 
 
@@ -67,15 +130,36 @@ def _sniff(data: bytes) -> str:
     if data[:8] == b"\x89PNG\r\n\x1a\n":
         return "PNG"
     if data[:5] == b"%PDF-":
-        raise _err("unsupported_format", "不接受 PDF 文件，请上传签名/印章的照片或扫描图（JPEG 或 PNG）",
-                   "PDF is not accepted; upload a JPEG or PNG photo/scan", 415, detected="pdf")
+        raise _err(
+            "unsupported_format",
+            "不接受 PDF 文件，请上传签名/印章的照片或扫描图（JPEG 或 PNG）",
+            "PDF is not accepted; upload a JPEG or PNG photo/scan",
+            415,
+            detected="pdf",
+        )
     if data[:6] in (b"GIF87a", b"GIF89a"):
-        raise _err("unsupported_format", "不接受 GIF 图片，请上传 JPEG 或 PNG", "GIF is not accepted; upload JPEG or PNG",
-                   415, detected="gif")
+        raise _err(
+            "unsupported_format",
+            "不接受 GIF 图片，请上传 JPEG 或 PNG",
+            "GIF is not accepted; upload JPEG or PNG",
+            415,
+            detected="gif",
+        )
     if data[4:12] in (b"ftypheic", b"ftypheix", b"ftypmif1", b"ftyphevc", b"ftypmsf1"):
-        raise _err("unsupported_format", "暂不支持 HEIC 格式，请在手机设置中选择“兼容性最佳”或导出为 JPEG",
-                   "HEIC is not supported; export the photo as JPEG", 415, detected="heic")
-    raise _err("unsupported_format", "文件不是 JPEG 或 PNG 图片", "The file is not a JPEG or PNG image", 415, detected="unknown")
+        raise _err(
+            "unsupported_format",
+            "暂不支持 HEIC 格式，请在手机设置中选择“兼容性最佳”或导出为 JPEG",
+            "HEIC is not supported; export the photo as JPEG",
+            415,
+            detected="heic",
+        )
+    raise _err(
+        "unsupported_format",
+        "文件不是 JPEG 或 PNG 图片",
+        "The file is not a JPEG or PNG image",
+        415,
+        detected="unknown",
+    )
 
 
 def _declared_dpi(im: Image.Image) -> float | None:
@@ -112,15 +196,36 @@ def open_checked(data: bytes) -> Image.Image:
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             im = Image.open(io.BytesIO(data), formats=[fmt])
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise _err("image_too_large", "图片像素过多，无法处理", "Image has too many pixels", 422, max_pixels=T.MAX_PIXELS) from None
-    except Exception:
-        raise _err("image_unreadable", "图片文件已损坏或不完整，请重新拍摄或导出", "The image file is corrupt or incomplete", 400) from None
+        raise _err(
+            "image_too_large", "图片像素过多，无法处理", "Image has too many pixels", 422, max_pixels=T.MAX_PIXELS
+        ) from None
+    except Exception:  # noqa: BLE001 - third-party decoders raise anything on hostile input
+        raise _err(
+            "image_unreadable",
+            "图片文件已损坏或不完整，请重新拍摄或导出",
+            "The image file is corrupt or incomplete",
+            400,
+        ) from None
     w, h = im.size
     if w * h > T.MAX_PIXELS or max(w, h) > T.MAX_SIDE:
-        raise _err("image_too_large", f"图片像素过多（{w}×{h}），请缩小到 4000 万像素以内",
-                   f"Image too large ({w}×{h}); keep it under 40 megapixels", 422, width=w, height=h, max_pixels=T.MAX_PIXELS)
+        raise _err(
+            "image_too_large",
+            f"图片像素过多（{w}×{h}），请缩小到 4000 万像素以内",
+            f"Image too large ({w}×{h}); keep it under 40 megapixels",
+            422,
+            width=w,
+            height=h,
+            max_pixels=T.MAX_PIXELS,
+        )
     if min(w, h) < T.MIN_SIDE:
-        raise _err("image_too_small", f"图片太小（{w}×{h}），无法检查", f"Image too small ({w}×{h}) to check", 422, width=w, height=h)
+        raise _err(
+            "image_too_small",
+            f"图片太小（{w}×{h}），无法检查",
+            f"Image too small ({w}×{h}) to check",
+            422,
+            width=w,
+            height=h,
+        )
     if getattr(im, "n_frames", 1) > 1:
         raise _err("unsupported_format", "不接受动图或多页图片", "Animated or multi-page images are not accepted", 415)
     return im
@@ -138,7 +243,7 @@ def decode(data: bytes, max_long_side: int | None = None) -> tuple[np.ndarray, I
     declared = _declared_dpi(im)
     try:
         exif = im.getexif()
-    except Exception:
+    except Exception:  # noqa: BLE001 - third-party decoders raise anything on hostile input
         exif = {}
     camera = bool(exif.get(271) or exif.get(272))
     orientation = int(exif.get(274) or 1) if hasattr(exif, "get") else 1
@@ -161,8 +266,13 @@ def decode(data: bytes, max_long_side: int | None = None) -> tuple[np.ndarray, I
         rgb = np.asarray(im if im.mode == "RGB" else im.convert("RGB"))
     except IdsvcError:
         raise
-    except Exception:
-        raise _err("image_unreadable", "图片文件已损坏或不完整，请重新拍摄或导出", "The image file is corrupt or incomplete", 400) from None
+    except Exception:  # noqa: BLE001 - third-party decoders raise anything on hostile input
+        raise _err(
+            "image_unreadable",
+            "图片文件已损坏或不完整，请重新拍摄或导出",
+            "The image file is corrupt or incomplete",
+            400,
+        ) from None
     wt, ht = (h0, w0) if orientation in (5, 6, 7, 8) else (w0, h0)
     info = ImageInfo(fmt, wt, ht, len(data), declared, camera, quality, grayscale, orientation)
     return np.ascontiguousarray(rgb), info, rgb.shape[1] / wt

@@ -29,20 +29,59 @@ def file_check(info: ImageInfo, kind: str, grey: bool) -> Check:
     d = {"format": info.format.lower(), "megapixels": round(info.megapixels, 2), "jpeg_quality": info.jpeg_quality}
     if grey:
         v = Verdict.FAIL if kind == "seal" else Verdict.WARN
-        return mk("file", v, round(kb, 1), "KB", rng,
-                  "图片是黑白/灰度的，无法核对颜色，请上传彩色照片或彩色扫描件",
-                  "The image is greyscale, so colours cannot be checked; upload a colour photo or colour scan", **d)
+        return mk(
+            "file",
+            v,
+            round(kb, 1),
+            "KB",
+            rng,
+            "图片是黑白/灰度的，无法核对颜色，请上传彩色照片或彩色扫描件",
+            "The image is greyscale, so colours cannot be checked; upload a colour photo or colour scan",
+            **d,
+        )
     if info.jpeg_quality is not None and info.jpeg_quality < T.JPEG_QUALITY_WARN:
-        return mk("file", Verdict.WARN, round(kb, 1), "KB", rng, f"图片压缩过度（质量约 {info.jpeg_quality}），请上传原图",
-                  f"The image is heavily compressed (quality ≈ {info.jpeg_quality}); upload the original", **d)
+        return mk(
+            "file",
+            Verdict.WARN,
+            round(kb, 1),
+            "KB",
+            rng,
+            f"图片压缩过度（质量约 {info.jpeg_quality}），请上传原图",
+            f"The image is heavily compressed (quality ≈ {info.jpeg_quality}); upload the original",
+            **d,
+        )
     lo, hi = T.FILE_BYTES_PASS
     if info.n_bytes > hi:
-        return mk("file", Verdict.WARN, round(kb, 1), "KB", rng, "文件较大（超过 2 MB），存档前会保留原图，可适当压缩后上传",
-                  "The file is large (over 2 MB); it is accepted, but a smaller upload is enough", **d)
+        return mk(
+            "file",
+            Verdict.WARN,
+            round(kb, 1),
+            "KB",
+            rng,
+            "文件较大（超过 2 MB），存档前会保留原图，可适当压缩后上传",
+            "The file is large (over 2 MB); it is accepted, but a smaller upload is enough",
+            **d,
+        )
     if info.n_bytes < lo:
-        return mk("file", Verdict.WARN, round(kb, 1), "KB", rng, "文件很小（不足 20 KB），可能被过度压缩或分辨率太低",
-                  "The file is very small (under 20 KB); it may be over-compressed or low resolution", **d)
+        return mk(
+            "file",
+            Verdict.WARN,
+            round(kb, 1),
+            "KB",
+            rng,
+            "文件很小（不足 20 KB），可能被过度压缩或分辨率太低",
+            "The file is very small (under 20 KB); it may be over-compressed or low resolution",
+            **d,
+        )
     if info.jpeg_quality is not None and info.jpeg_quality < T.JPEG_QUALITY_PASS:
-        return mk("file", Verdict.WARN, round(kb, 1), "KB", rng, f"图片压缩偏多（质量约 {info.jpeg_quality}）",
-                  f"The image is rather compressed (quality ≈ {info.jpeg_quality})", **d)
+        return mk(
+            "file",
+            Verdict.WARN,
+            round(kb, 1),
+            "KB",
+            rng,
+            f"图片压缩偏多（质量约 {info.jpeg_quality}）",
+            f"The image is rather compressed (quality ≈ {info.jpeg_quality})",
+            **d,
+        )
     return mk("file", Verdict.PASS, round(kb, 1), "KB", rng, "文件格式与大小合格", "File format and size are fine", **d)

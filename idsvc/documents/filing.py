@@ -12,10 +12,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from idsvc import audit
-from idsvc.blobs import BlobStore
-from idsvc.db import Member, utcnow
-from idsvc.errors import IdsvcError, not_found
+from idsvc.core import audit
+from idsvc.core.blobs import BlobStore
+from idsvc.core.db import Member, utcnow
+from idsvc.core.errors import IdsvcError, not_found
 
 from .api import check_seal, check_signature
 from .config import SealTemplate
@@ -34,16 +34,22 @@ class Filed:
 def current(session: Session, member_id: str, kind: str) -> DocumentFiling | None:
     return session.scalars(
         select(DocumentFiling)
-        .where(DocumentFiling.member_id == member_id, DocumentFiling.kind == kind, DocumentFiling.superseded_at.is_(None))
+        .where(
+            DocumentFiling.member_id == member_id, DocumentFiling.kind == kind, DocumentFiling.superseded_at.is_(None)
+        )
         .order_by(DocumentFiling.id.desc())
         .limit(1)
     ).first()
 
 
 def history(session: Session, member_id: str, kind: str) -> list[DocumentFiling]:
-    return list(session.scalars(
-        select(DocumentFiling).where(DocumentFiling.member_id == member_id, DocumentFiling.kind == kind).order_by(DocumentFiling.id.desc())
-    ))
+    return list(
+        session.scalars(
+            select(DocumentFiling)
+            .where(DocumentFiling.member_id == member_id, DocumentFiling.kind == kind)
+            .order_by(DocumentFiling.id.desc())
+        )
+    )
 
 
 def get_member(session: Session, member_id: str) -> Member:
@@ -53,14 +59,25 @@ def get_member(session: Session, member_id: str) -> Member:
     return member
 
 
-def run_check(kind: str, data: bytes, dpi: float | None, template: SealTemplate | None, reference_png: bytes | None) -> Result:
+def run_check(
+    kind: str, data: bytes, dpi: float | None, template: SealTemplate | None, reference_png: bytes | None
+) -> Result:
     if kind == "signature":
         return check_signature(data, dpi=dpi, reference_png=reference_png)
     return check_seal(data, template, dpi=dpi)
 
 
-def file_document(session: Session, blobs: BlobStore, member_id: str, kind: str, data: bytes, *, actor: str,
-                  dpi: float | None = None, template: SealTemplate | None = None) -> Filed:
+def file_document(
+    session: Session,
+    blobs: BlobStore,
+    member_id: str,
+    kind: str,
+    data: bytes,
+    *,
+    actor: str,
+    dpi: float | None = None,
+    template: SealTemplate | None = None,
+) -> Filed:
     """Check and file; raises 422 ``document_rejected`` (details.result = the full result) on any FAIL."""
     get_member(session, member_id)
     prev = current(session, member_id, kind)
@@ -70,7 +87,10 @@ def file_document(session: Session, blobs: BlobStore, member_id: str, kind: str,
         failed = result.failed() or ["single_signature" if kind == "signature" else "complete"]
         raise IdsvcError(
             "document_rejected",
-            "上传的" + ("签名" if kind == "signature" else "印章") + "未通过检查：" + "；".join(c.message for c in result.checks if c.id in failed),
+            "上传的"
+            + ("签名" if kind == "signature" else "印章")
+            + "未通过检查："
+            + "；".join(c.message for c in result.checks if c.id in failed),
             f"The {kind} did not pass: " + "; ".join(c.message_en for c in result.checks if c.id in failed),
             status=422,
             details={"failed": failed, "result": result.to_dict()},
@@ -81,15 +101,32 @@ def file_document(session: Session, blobs: BlobStore, member_id: str, kind: str,
     if prev is not None:
         prev.superseded_at = now
     row = DocumentFiling(
-        member_id=member_id, kind=kind, original_sha256=original, original_format=str(result.image.get("format", "")),
-        cleaned_sha256=cleaned, verdict=result.verdict.value, dpi_source=result.dpi_source, result=result.to_dict(),
-        filed_by=actor, filed_at=now,
+        member_id=member_id,
+        kind=kind,
+        original_sha256=original,
+        original_format=str(result.image.get("format", "")),
+        cleaned_sha256=cleaned,
+        verdict=result.verdict.value,
+        dpi_source=result.dpi_source,
+        result=result.to_dict(),
+        filed_by=actor,
+        filed_at=now,
     )
     session.add(row)
     session.flush()
-    audit.record(session, f"document.{kind}.filed", actor, f"member:{member_id}",
-                 {"filing_id": row.id, "verdict": row.verdict, "original": original, "cleaned": cleaned,
-                  "supersedes": prev.id if prev is not None else None})
+    audit.record(
+        session,
+        f"document.{kind}.filed",
+        actor,
+        f"member:{member_id}",
+        {
+            "filing_id": row.id,
+            "verdict": row.verdict,
+            "original": original,
+            "cleaned": cleaned,
+            "supersedes": prev.id if prev is not None else None,
+        },
+    )
     return Filed(row, result)
 
 

@@ -81,8 +81,9 @@ def drop_small(mask: np.ndarray, min_px: int) -> tuple[np.ndarray, np.ndarray, n
     return keep[labels], labels, stats[keep]
 
 
-def ink_components(norm_grey: np.ndarray, threshold: float = T.INK_THRESHOLD,
-                   min_px: int = T.MIN_COMPONENT_PX) -> tuple[np.ndarray, np.ndarray]:
+def ink_components(
+    norm_grey: np.ndarray, threshold: float = T.INK_THRESHOLD, min_px: int = T.MIN_COMPONENT_PX
+) -> tuple[np.ndarray, np.ndarray]:
     """(ink mask, stats of its kept components) — one labelling pass serves both."""
     m = (norm_grey < threshold).astype(np.uint8)
     m = cv2.morphologyEx(m, cv2.MORPH_OPEN, np.ones((2, 2), np.uint8))

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from idsvc.db import Base, utcnow
+from idsvc.core.db import Base, utcnow
 
 
 class DocumentFiling(Base):

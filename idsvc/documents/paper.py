@@ -42,7 +42,9 @@ def ruled_lines(grey255: np.ndarray) -> tuple[int, float]:
     binary = (bh > thr).astype(np.uint8) * 255
     # Max-pool to half size: keeps 1-px lines, quarters the cost of the 61-angle sweep.
     hh, ww = binary.shape
-    binary = cv2.resize(cv2.dilate(binary, np.ones((2, 2), np.uint8)), (ww // 2, hh // 2), interpolation=cv2.INTER_NEAREST)
+    binary = cv2.resize(
+        cv2.dilate(binary, np.ones((2, 2), np.uint8)), (ww // 2, hh // 2), interpolation=cv2.INTER_NEAREST
+    )
     hh, ww = binary.shape
     klen = max(10, ww // 12)
     kernel = np.ones((1, klen), np.uint8)
@@ -95,8 +97,12 @@ def _sheet_candidates(g: np.ndarray) -> list[np.ndarray]:
     when the whole sheet is in view — and (2) the Otsu bright region, for sheets cut by the frame."""
     out = []
     edges = cv2.dilate(cv2.Canny(g, 30, 90), np.ones((3, 3), np.uint8))
-    for binary in (edges, cv2.morphologyEx(cv2.threshold(g, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)[1],
-                                           cv2.MORPH_CLOSE, np.ones((9, 9), np.uint8))):
+    for binary in (
+        edges,
+        cv2.morphologyEx(
+            cv2.threshold(g, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)[1], cv2.MORPH_CLOSE, np.ones((9, 9), np.uint8)
+        ),
+    ):
         contours, _ = cv2.findContours(binary, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
         if contours:
             out.append(max(contours, key=cv2.contourArea))

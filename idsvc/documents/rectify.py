@@ -84,5 +84,6 @@ def warp_box(rgb: np.ndarray, sheet: SheetFit, box_name: str, px_per_mm: float, 
     S = np.array([[1 / px_per_mm, 0, x0], [0, 1 / px_per_mm, y0], [0, 0, 1]], dtype=np.float64)
     K = np.diag([image_scale, image_scale, 1.0])
     M = K @ sheet.homography @ S  # output px → image px
-    return cv2.warpPerspective(rgb, M, (out_w, out_h), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
-                               borderMode=cv2.BORDER_REPLICATE)
+    return cv2.warpPerspective(
+        rgb, M, (out_w, out_h), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_REPLICATE
+    )

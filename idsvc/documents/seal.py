@@ -46,7 +46,7 @@ class SealPixels:
 
 def _ink(norm: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     L = lab(norm)
-    C, H = chroma_hue(L)
+    C, _H = chroma_hue(L)
     ink = (C >= INK_CHROMA) | (L[..., 0] < INK_DARK_L)
     ink = cv2.morphologyEx(ink.astype(np.uint8), cv2.MORPH_OPEN, np.ones((2, 2), np.uint8)) > 0
     return ink, C, L
@@ -75,7 +75,7 @@ def measure(rgb: np.ndarray, px_per_mm_hint: float) -> tuple[SealMeasure, SealPi
     # median chroma, so blur skirts (counted by the loose ink mask) do not inflate the size.
     med_c = float(np.median(C[group]))
     if med_c >= 2 * INK_CHROMA:
-        core = group & (C >= 0.5 * med_c)
+        core = group & (0.5 * med_c <= C)
         if core.sum() > 0.3 * group.sum():
             group = core
     ys, xs = np.nonzero(group)

@@ -11,7 +11,14 @@ from .result import Check, Verdict, mk
 from .seal import SealMeasure
 
 P, W, F, U = Verdict.PASS, Verdict.WARN, Verdict.FAIL, Verdict.UNABLE
-_SHAPE_ZH = {"round": "圆形", "square": "方形", "rect": "长方形", "oval": "椭圆形", "irregular": "不规则形", "none": "无"}
+_SHAPE_ZH = {
+    "round": "圆形",
+    "square": "方形",
+    "rect": "长方形",
+    "oval": "椭圆形",
+    "irregular": "不规则形",
+    "none": "无",
+}
 
 
 def _hue_name(h: float, C: float) -> tuple[str, str]:
@@ -33,14 +40,38 @@ def ink_red(m: SealMeasure) -> Check:
     d = {"hue_deg": round(m.ink_hue), "red_fraction": round(m.red_fraction, 2)}
     if m.red_fraction < 0.5 or m.ink_C < T.INK_CHROMA_WARN:
         zh, en = _hue_name(m.ink_hue, m.ink_C)
-        return mk("ink_red", F, round(m.ink_C, 1), "C*", rng, f"印泥颜色是{zh}，请使用红色印泥重新盖章",
-                  f"The seal ink is {en}; stamp again with red ink", **d)
+        return mk(
+            "ink_red",
+            F,
+            round(m.ink_C, 1),
+            "C*",
+            rng,
+            f"印泥颜色是{zh}，请使用红色印泥重新盖章",
+            f"The seal ink is {en}; stamp again with red ink",
+            **d,
+        )
     if m.ink_C < T.SEAL_CHROMA_WARN:
-        return mk("ink_red", F, round(m.ink_C, 1), "C*", rng, "印迹太淡（印泥不足），请蘸足印泥、用力均匀重新盖章",
-                  "The impression is too faint (too little ink); re-ink the seal and stamp firmly", **d)
+        return mk(
+            "ink_red",
+            F,
+            round(m.ink_C, 1),
+            "C*",
+            rng,
+            "印迹太淡（印泥不足），请蘸足印泥、用力均匀重新盖章",
+            "The impression is too faint (too little ink); re-ink the seal and stamp firmly",
+            **d,
+        )
     if m.ink_C < T.SEAL_CHROMA_PASS:
-        return mk("ink_red", W, round(m.ink_C, 1), "C*", rng, "印迹偏淡，建议蘸足印泥后重新盖章",
-                  "The impression is rather faint; re-inking is recommended", **d)
+        return mk(
+            "ink_red",
+            W,
+            round(m.ink_C, 1),
+            "C*",
+            rng,
+            "印迹偏淡，建议蘸足印泥后重新盖章",
+            "The impression is rather faint; re-inking is recommended",
+            **d,
+        )
     return mk("ink_red", P, round(m.ink_C, 1), "C*", rng, "印泥为红色，颜色饱满", "Red ink, well saturated", **d)
 
 
@@ -49,15 +80,36 @@ def complete(m: SealMeasure) -> Check:
     if not m.found:
         return mk("complete", F, 0, "", rng, "图片中没有找到印章", "No seal impression was found")
     if m.n_blobs >= 2:
-        return mk("complete", F, m.n_blobs, "impressions", rng, f"图片中有 {m.n_blobs} 个印迹，请只盖一次章",
-                  f"The image contains {m.n_blobs} impressions; stamp exactly once")
+        return mk(
+            "complete",
+            F,
+            m.n_blobs,
+            "impressions",
+            rng,
+            f"图片中有 {m.n_blobs} 个印迹，请只盖一次章",
+            f"The image contains {m.n_blobs} impressions; stamp exactly once",
+        )
     if m.touches_edge:
-        return mk("complete", F, round(m.coverage, 2), "coverage", rng, "印章被图片边缘截断，请拍摄/扫描完整的印章",
-                  "The seal is cut off by the image edge; capture the whole impression")
+        return mk(
+            "complete",
+            F,
+            round(m.coverage, 2),
+            "coverage",
+            rng,
+            "印章被图片边缘截断，请拍摄/扫描完整的印章",
+            "The seal is cut off by the image edge; capture the whole impression",
+        )
     v = P if m.coverage >= T.COVERAGE_PASS else W if m.coverage >= T.COVERAGE_WARN else F
-    zh = {P: "印迹完整", W: "印章边框有少量缺损，建议重新盖章", F: "印迹不完整（边框断缺），请蘸足印泥、在平整处用力均匀重新盖章"}[v]
-    en = {P: "The impression is complete", W: "The seal border has small gaps; consider stamping again",
-          F: "The impression is incomplete (broken border); re-ink and stamp firmly on a flat surface"}[v]
+    zh = {
+        P: "印迹完整",
+        W: "印章边框有少量缺损，建议重新盖章",
+        F: "印迹不完整（边框断缺），请蘸足印泥、在平整处用力均匀重新盖章",
+    }[v]
+    en = {
+        P: "The impression is complete",
+        W: "The seal border has small gaps; consider stamping again",
+        F: "The impression is incomplete (broken border); re-ink and stamp firmly on a flat surface",
+    }[v]
     return mk("complete", v, round(m.coverage, 3), "coverage", rng, zh, en)
 
 
@@ -69,9 +121,26 @@ def shape(m: SealMeasure, t: SealTemplate) -> Check:
     fam = {"square": "rect", "rect": "rect"}.get(m.shape, m.shape)
     ok = fam == t.family
     if ok:
-        return mk("shape", P, m.shape, "", rng, f"印章形状为{_SHAPE_ZH[m.shape]}，符合式样", f"Seal shape {m.shape} matches the template", **d)
-    return mk("shape", F, m.shape, "", rng, f"印章形状为{_SHAPE_ZH[m.shape]}，与印鉴式样（{t.describe()}）不符，请按式样刻制",
-              f"The seal is {m.shape}, but the template is {t.shape} {format_size(t)}; have it engraved to the template", **d)
+        return mk(
+            "shape",
+            P,
+            m.shape,
+            "",
+            rng,
+            f"印章形状为{_SHAPE_ZH[m.shape]}，符合式样",
+            f"Seal shape {m.shape} matches the template",
+            **d,
+        )
+    return mk(
+        "shape",
+        F,
+        m.shape,
+        "",
+        rng,
+        f"印章形状为{_SHAPE_ZH[m.shape]}，与印鉴式样（{t.describe()}）不符，请按式样刻制",
+        f"The seal is {m.shape}, but the template is {t.shape} {format_size(t)}; have it engraved to the template",
+        **d,
+    )
 
 
 def measured_mm(m: SealMeasure, ppm: float) -> tuple[float, float]:
@@ -85,7 +154,9 @@ def size(m: SealMeasure, t: SealTemplate, ppm: float | None) -> Check:
     if not m.found:
         return mk("size", U, None, "mm", rng, "没有找到印章", "No seal found")
     if ppm is None:
-        return mk("size", U, None, "mm", rng, "无法确定实际尺寸，未核对印章大小", "Scale unknown: seal size not verified")
+        return mk(
+            "size", U, None, "mm", rng, "无法确定实际尺寸，未核对印章大小", "Scale unknown: seal size not verified"
+        )
     Lm, Sm = measured_mm(m, ppm)
     errs = [(abs(Lm - L0), L0), (abs(Sm - S0), S0)]
     v = P
@@ -97,10 +168,25 @@ def size(m: SealMeasure, t: SealTemplate, ppm: float | None) -> Check:
     shown = f"Ø{Lm:.1f}" if t.shape == "round" else f"{Lm:.1f}×{Sm:.1f}"
     value = round(Lm, 2) if t.shape == "round" else [round(Lm, 2), round(Sm, 2)]
     if v is P:
-        return mk("size", P, value, "mm", rng, f"印章尺寸 {shown} 毫米，符合式样", f"Seal size {shown} mm matches the template")
-    return mk("size", v, value, "mm", rng,
-              f"印章尺寸 {shown} 毫米，与印鉴式样（{format_size(t)}）{'略有' if v is W else ''}不符" + ("" if v is W else "，请按式样尺寸刻制印章"),
-              f"Seal size {shown} mm {'differs slightly from' if v is W else 'does not match'} the template ({format_size(t)})")
+        return mk(
+            "size",
+            P,
+            value,
+            "mm",
+            rng,
+            f"印章尺寸 {shown} 毫米，符合式样",
+            f"Seal size {shown} mm matches the template",
+        )
+    return mk(
+        "size",
+        v,
+        value,
+        "mm",
+        rng,
+        f"印章尺寸 {shown} 毫米，与印鉴式样（{format_size(t)}）{'略有' if v is W else ''}不符"
+        + ("" if v is W else "，请按式样尺寸刻制印章"),
+        f"Seal size {shown} mm {'differs slightly from' if v is W else 'does not match'} the template ({format_size(t)})",
+    )
 
 
 def rotation(m: SealMeasure, t: SealTemplate) -> Check:
@@ -108,26 +194,53 @@ def rotation(m: SealMeasure, t: SealTemplate) -> Check:
     if not m.found:
         return mk("rotation", U, None, "°", rng, "没有找到印章", "No seal found")
     if m.shape == "round":
-        return replace(mk("rotation", U, None, "°", rng, "圆形印章的方向需要识别印文才能判断，由人工核对",
-                          "A round seal's orientation can only be read from its text; a reviewer checks it"), applicable=False)
+        return replace(
+            mk(
+                "rotation",
+                U,
+                None,
+                "°",
+                rng,
+                "圆形印章的方向需要识别印文才能判断，由人工核对",
+                "A round seal's orientation can only be read from its text; a reviewer checks it",
+            ),
+            applicable=False,
+        )
     a = m.angle_deg
     if t.family == "rect" and t.height_mm > t.width_mm:
         a = (a % 180.0) - 90.0  # the template's long side is vertical
     v = P if abs(a) <= T.ROTATION_PASS else W if abs(a) <= T.ROTATION_WARN else F
     zh = {P: "印章端正", W: "印章有些歪斜，建议盖正", F: "印章歪斜严重，请端正盖章"}[v]
-    en = {P: "The seal is upright", W: "The seal is somewhat rotated; stamp it straight", F: "The seal is strongly rotated; stamp it straight"}[v]
+    en = {
+        P: "The seal is upright",
+        W: "The seal is somewhat rotated; stamp it straight",
+        F: "The seal is strongly rotated; stamp it straight",
+    }[v]
     return mk("rotation", v, round(a, 1), "°", rng, zh, en)
 
 
 def text(t: SealTemplate) -> Check:
     rng = "seal characters = member name (+ 印 / 之印 / 章)"
     if not t.text:
-        return replace(mk("text", U, None, "", rng, "未提供姓名，不核对印文", "No name given; seal text not compared"), applicable=False)
+        return replace(
+            mk("text", U, None, "", rng, "未提供姓名，不核对印文", "No name given; seal text not compared"),
+            applicable=False,
+        )
     # No OCR ships with idsvc (see docs/documents.md): the only candidate whose models ship inside its
     # wheel, rapidocr_onnxruntime 1.4.4, is superseded and pins opencv-python, which would clobber
     # opencv-python-headless 5.  So the text is compared by the reviewer, never auto-failed.
-    return replace(mk("text", U, t.text, "", rng, f"印文（应为“{t.text}”）由人工核对：本系统不自动识别印文",
-                      f"The seal text (expected “{t.text}”) is checked by a reviewer; no OCR is run"), applicable=False)
+    return replace(
+        mk(
+            "text",
+            U,
+            t.text,
+            "",
+            rng,
+            f"印文（应为“{t.text}”）由人工核对：本系统不自动识别印文",
+            f"The seal text (expected “{t.text}”) is checked by a reviewer; no OCR is run",
+        ),
+        applicable=False,
+    )
 
 
 def judge(m: SealMeasure, t: SealTemplate, ppm: float | None) -> list[Check]:

@@ -32,7 +32,9 @@ class SigMeasure:
     shape: tuple[int, int]
     ink_fraction: float = 0.0
     n_components: int = 0
-    clusters: list[tuple[int, int, int, int, int]] = field(default_factory=list)  # x,y,w,h,ink_px (significant, largest first)
+    clusters: list[tuple[int, int, int, int, int]] = field(
+        default_factory=list
+    )  # x,y,w,h,ink_px (significant, largest first)
     rows: list[int] = field(default_factory=list)  # ink px per signature row (clusters on one baseline)
     text_lines: int = 0
     bbox: tuple[int, int, int, int] | None = None  # x0,y0,x1,y1 of the signature ink
@@ -84,7 +86,10 @@ def _clusters(ink: np.ndarray, gap_px: int) -> tuple[list[tuple[int, int, int, i
     grown = cv2.dilate(ink.astype(np.uint8), k)
     n, labels, stats, _ = cv2.connectedComponentsWithStats(grown, connectivity=8)
     ink_counts = np.bincount(labels[ink], minlength=n)
-    out = [(int(stats[i, 0]), int(stats[i, 1]), int(stats[i, 2]), int(stats[i, 3]), int(ink_counts[i])) for i in range(1, n)]
+    out = [
+        (int(stats[i, 0]), int(stats[i, 1]), int(stats[i, 2]), int(stats[i, 3]), int(ink_counts[i]))
+        for i in range(1, n)
+    ]
     out.sort(key=lambda c: -c[4])
     return out, labels
 
@@ -93,7 +98,7 @@ def _signature_rows(clusters: list[tuple[int, int, int, int, int]]) -> list[int]
     """Merge clusters that share a baseline (vertical overlap ≥ 30 % of the shorter one): words of
     one signature sit side by side, a second signature sits above or below.  Returns ink per row."""
     rows: list[list[int]] = []  # [y0, y1, ink]
-    for x, y, w, h, ink in sorted(clusters, key=lambda c: c[1]):
+    for _x, y, _w, h, ink in sorted(clusters, key=lambda c: c[1]):
         for r in rows:
             overlap = min(r[1], y + h) - max(r[0], y)
             if overlap >= 0.3 * min(h, r[1] - r[0]):

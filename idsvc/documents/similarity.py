@@ -31,7 +31,9 @@ def _hog(img: np.ndarray) -> np.ndarray:
     h, w = img.shape
     cy, cx = h // _CELL, w // _CELL
     cell = (np.arange(h)[:, None] // _CELL) * cx + (np.arange(w)[None, :] // _CELL)
-    hist = np.bincount((cell * _BINS + b).ravel(), weights=mag.ravel(), minlength=cy * cx * _BINS).reshape(cy * cx, _BINS)
+    hist = np.bincount((cell * _BINS + b).ravel(), weights=mag.ravel(), minlength=cy * cx * _BINS).reshape(
+        cy * cx, _BINS
+    )
     hist /= np.linalg.norm(hist, axis=1, keepdims=True) + 1e-6
     return hist.ravel()
 
@@ -57,4 +59,8 @@ def compare(new_png: bytes, reference_png: bytes) -> dict | None:
     if fa is None or fb is None:
         return None
     score = float(np.dot(fa, fb) / (np.linalg.norm(fa) * np.linalg.norm(fb) + 1e-9))
-    return {"score": round(score, 3), "method": "hog-cosine", "note": "for a human reviewer only; never an automatic rejection"}
+    return {
+        "score": round(score, 3),
+        "method": "hog-cosine",
+        "note": "for a human reviewer only; never an automatic rejection",
+    }

@@ -18,7 +18,7 @@ def _zs_luts() -> tuple[np.ndarray, np.ndarray]:
         p = [(code >> i) & 1 for i in range(8)]  # p2..p9 clockwise from north
         b = sum(p)
         a = sum(1 for i in range(8) if p[i] == 0 and p[(i + 1) % 8] == 1)
-        p2, p3, p4, p5, p6, p7, p8, p9 = p
+        p2, _p3, p4, _p5, p6, _p7, p8, _p9 = p
         if 2 <= b <= 6 and a == 1:
             lut1[code] = p2 * p4 * p6 == 0 and p4 * p6 * p8 == 0
             lut2[code] = p2 * p4 * p8 == 0 and p2 * p6 * p8 == 0

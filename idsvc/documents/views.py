@@ -1,12 +1,12 @@
 """HTTP endpoints of idsvc.documents.
 
-    POST /v1/documents/signature/check          platform   multipart image [, dpi]
-    POST /v1/documents/seal/check               platform   multipart image [, dpi, shape, size_mm, text]
-    POST /v1/members/<id>/signature | /seal     platform   check, file when nothing FAILs → 201, else 422
-    GET  /v1/members/<id>/signature | /seal     platform, national, local (own association)
-    GET  /v1/members/<id>/<kind>/cleaned.png    the cleaned 300-dpi PNG (current, or ?filing_id=)
-    GET  /v1/members/<id>/<kind>/original       the untouched upload (current, or ?filing_id=)
-    GET  /v1/documents/sheet.pdf                public: the printable calibration sheet
+POST /v1/documents/signature/check          platform   multipart image [, dpi]
+POST /v1/documents/seal/check               platform   multipart image [, dpi, shape, size_mm, text]
+POST /v1/members/<id>/signature | /seal     platform   check, file when nothing FAILs → 201, else 422
+GET  /v1/members/<id>/signature | /seal     platform, national, local (own association)
+GET  /v1/members/<id>/<kind>/cleaned.png    the cleaned 300-dpi PNG (current, or ?filing_id=)
+GET  /v1/members/<id>/<kind>/original       the untouched upload (current, or ?filing_id=)
+GET  /v1/documents/sheet.pdf                public: the printable calibration sheet
 """
 
 from __future__ import annotations
@@ -17,10 +17,10 @@ from typing import Any
 
 from flask import Blueprint, Response, request
 
-from idsvc.auth import current_principal, require_role
-from idsvc.errors import forbidden, invalid_input, not_found
-from idsvc.http import json_response
-from idsvc.services import services
+from idsvc.core.errors import forbidden, invalid_input, not_found
+from idsvc.webkit.auth import current_principal, require_role
+from idsvc.webkit.context import services
+from idsvc.webkit.http import json_response
 
 from . import filing
 from .api import check_seal, check_signature, sheet_pdf
@@ -33,7 +33,9 @@ bp = Blueprint("documents", __name__)
 def _image() -> bytes:
     f = request.files.get("image")
     if f is None:
-        raise invalid_input("image", "is required (multipart/form-data field 'image')", "必须以 multipart 字段 image 上传")
+        raise invalid_input(
+            "image", "is required (multipart/form-data field 'image')", "必须以 multipart 字段 image 上传"
+        )
     return f.read()
 
 
@@ -100,8 +102,16 @@ def file_document(member_id: str, kind: str) -> Response:
     with svc.db.session() as session:
         member = filing.get_member(session, member_id)
         template = _template(member.name) if kind == "seal" else None
-        filed = filing.file_document(session, svc.blobs, member_id, kind, data, actor=principal.actor if principal else "?",
-                                     dpi=_dpi(), template=template)
+        filed = filing.file_document(
+            session,
+            svc.blobs,
+            member_id,
+            kind,
+            data,
+            actor=principal.actor if principal else "?",
+            dpi=_dpi(),
+            template=template,
+        )
         body = {"filing": filing.filing_dict(filed.filing, request.path), "result": filed.result.to_dict()}
     return _json(body, 201)
 
@@ -171,47 +181,3 @@ def _blob(member_id: str, kind: str, cleaned: bool) -> Response:
     resp.headers["Cache-Control"] = "private, no-store"
     resp.headers["ETag"] = digest
     return resp
-
-
-def _openapi() -> dict[str, Any]:
-    from idsvc.openapi import error_responses, ok
-
-    checks = {"type": "array", "items": {"type": "object", "properties": {k: {} for k in ("id", "verdict", "value", "unit", "range", "message", "message_en")}}}
-    result = {"type": "object", "required": ["verdict", "checks"], "properties": {
-        "verdict": {"type": "string", "enum": ["pass", "warn", "fail", "unable"]}, "checks": checks,
-        "dpi": {"type": ["number", "null"]}, "dpi_source": {"type": "string", "enum": ["declared", "sheet", "unknown"]}}}
-    image_fields = {"image": {"type": "string", "format": "binary"}, "dpi": {"type": "number"}}
-    seal_fields = {**image_fields, "shape": {"type": "string", "enum": ["round", "square", "oval"]}, "size_mm": {"type": "string", "examples": ["20", "20x10"]},
-                   "text": {"type": "string"}}
-
-    def multipart(fields: dict[str, Any]) -> dict[str, Any]:
-        return {"required": True, "content": {"multipart/form-data": {"schema": {"type": "object", "required": ["image"], "properties": fields}}}}
-
-    member = [{"name": "member_id", "in": "path", "required": True, "schema": {"type": "string"}}]
-    filing_q = [*member, {"name": "filing_id", "in": "query", "schema": {"type": "string"}}]
-    key = [{"apiKey": []}]
-    paths: dict[str, Any] = {
-        "/v1/documents/signature/check": {"post": {"summary": "Check a signature scan", "security": key, "requestBody": multipart(image_fields),
-                                                   "responses": {"200": ok("the result (any verdict)", result), **error_responses(400, 401, 403, 413, 415, 422)}}},
-        "/v1/documents/seal/check": {"post": {"summary": "Check a seal scan against the template", "security": key, "requestBody": multipart(seal_fields),
-                                              "responses": {"200": ok("the result (any verdict)", result), **error_responses(400, 401, 403, 413, 415, 422)}}},
-        "/v1/documents/sheet.pdf": {"get": {"summary": "Printable A4 calibration sheet with ArUco markers",
-                                            "responses": {"200": ok("PDF", {"type": "string"}, "application/pdf")}}},
-    }
-    for kind, fields in (("signature", image_fields), ("seal", seal_fields)):
-        base = f"/v1/members/{{member_id}}/{kind}"
-        paths[base] = {
-            "post": {"summary": f"Check and file the member's {kind} (nothing may FAIL)", "security": key, "parameters": member,
-                     "requestBody": multipart(fields),
-                     "responses": {"201": ok("filed"), **error_responses(400, 401, 403, 404, 413, 415, 422)}},
-            "get": {"summary": f"The member's current {kind} filing and its history", "security": key, "parameters": filing_q,
-                    "responses": {"200": ok("the filing"), **error_responses(401, 403, 404)}},
-        }
-        paths[f"{base}/cleaned.png"] = {"get": {"summary": "The cleaned 300-dpi PNG", "security": key, "parameters": filing_q,
-                                                "responses": {"200": ok("PNG", {"type": "string"}, "image/png"), **error_responses(401, 403, 404)}}}
-        paths[f"{base}/original"] = {"get": {"summary": "The original upload", "security": key, "parameters": filing_q,
-                                             "responses": {"200": ok("the image", {"type": "string"}, "application/octet-stream"), **error_responses(401, 403, 404)}}}
-    return paths
-
-
-OPENAPI = _openapi()

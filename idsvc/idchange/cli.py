@@ -12,7 +12,7 @@ _STATES = ["submitted", "forwarded", "approved", "rejected", "withdrawn"]
 
 def _operator() -> Any:
     # The CLI runs with database access, i.e. as an operator: national scope, but numbers stay masked.
-    from idsvc.apikeys import Principal
+    from idsvc.core.apikeys import Principal
 
     return Principal(key_id="cli", name="cli", role="platform", association=None)
 
@@ -31,26 +31,32 @@ def register(cli: click.Group) -> None:
     @click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 100))
     @click.option("--offset", default=0, show_default=True, type=click.IntRange(0))
     @click.option("--json", "as_json", is_flag=True, help="Print the page as JSON.")
-    def list_cmd(state: str | None, association: str | None, member_id: str | None, limit: int, offset: int, as_json: bool) -> None:
+    def list_cmd(
+        state: str | None, association: str | None, member_id: str | None, limit: int, offset: int, as_json: bool
+    ) -> None:
         """List requests, newest first (ID numbers masked)."""
-        from idsvc.cli import get_services
+        from idsvc.clikit import services as get_services
         from idsvc.idchange import queries
 
-        page = queries.list_requests(get_services(), _operator(), queries.Filters(state, association, member_id, limit, offset))
+        page = queries.list_requests(
+            get_services(), _operator(), queries.Filters(state, association, member_id, limit, offset)
+        )
         if as_json:
             click.echo(json.dumps(page, ensure_ascii=False, indent=2))
             return
         for item in page["items"]:
-            click.echo(f"{item['request_id']}  {item['state']:<9}  {item['member_id']:<16} {item['association']:<6} "
-                       f"{item['old_id_number']} -> {item['new_id_number']}  {item['created_at']}")
+            click.echo(
+                f"{item['request_id']}  {item['state']:<9}  {item['member_id']:<16} {item['association']:<6} "
+                f"{item['old_id_number']} -> {item['new_id_number']}  {item['created_at']}"
+            )
         click.echo(f"{len(page['items'])} of {page['total']}", err=True)
 
     @idchange.command("show")
     @click.argument("request_id")
     def show_cmd(request_id: str) -> None:
         """One request with its history, as JSON (ID numbers masked)."""
-        from idsvc.cli import get_services
-        from idsvc.errors import IdsvcError
+        from idsvc.clikit import services as get_services
+        from idsvc.core.errors import IdsvcError
         from idsvc.idchange import queries
 
         try:

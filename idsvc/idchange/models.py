@@ -10,7 +10,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from idsvc.db import Base, utcnow
+from idsvc.core.db import Base, utcnow
 
 # At most one open request per member, enforced by the database itself (a partial unique index,
 # which SQLite and PostgreSQL both support), so two concurrent filings cannot both commit.

@@ -13,16 +13,16 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from idsvc import audit
-from idsvc.apikeys import Principal
-from idsvc.db import IdRecord, Member, MemberIdHistory
-from idsvc.errors import IdsvcError, forbidden, not_found
+from idsvc.core import audit
+from idsvc.core.apikeys import Principal
+from idsvc.core.db import IdRecord, Member, MemberIdHistory
+from idsvc.core.errors import IdsvcError, forbidden, not_found
+from idsvc.core.logs import mask_id_number
+from idsvc.core.services import Services
 from idsvc.idchange.models import ChangeEvent, ChangeRequest
 from idsvc.idchange.proofs import EXTENSIONS
 from idsvc.idchange.service import load, open_request_of
 from idsvc.idchange.workflow import FINAL, State
-from idsvc.logs import mask_id_number
-from idsvc.services import Services
 
 REVIEWER_ROLES = ("local", "national")
 MAX_PAGE = 100
@@ -58,15 +58,26 @@ def request_view(req: ChangeRequest, principal: Principal, events: list[ChangeEv
     }
     if events is not None:
         body["history"] = [
-            {"action": e.action, "from_state": e.from_state, "to_state": e.to_state, "actor": e.actor, "role": e.role,
-             "comment": e.comment, "at": _iso(e.at)}
+            {
+                "action": e.action,
+                "from_state": e.from_state,
+                "to_state": e.to_state,
+                "actor": e.actor,
+                "role": e.role,
+                "comment": e.comment,
+                "at": _iso(e.at),
+            }
             for e in events
         ]
     return body
 
 
 def events_of(session: Session, request_id: str) -> list[ChangeEvent]:
-    return list(session.execute(select(ChangeEvent).where(ChangeEvent.request_id == request_id).order_by(ChangeEvent.id)).scalars())
+    return list(
+        session.execute(
+            select(ChangeEvent).where(ChangeEvent.request_id == request_id).order_by(ChangeEvent.id)
+        ).scalars()
+    )
 
 
 def detail(svc: Services, principal: Principal, request_id: str) -> dict[str, Any]:
@@ -89,7 +100,11 @@ def list_requests(svc: Services, principal: Principal, f: Filters) -> dict[str, 
     association = f.association
     if principal.role == "local":
         if association and association != principal.association:
-            raise forbidden("association_out_of_scope", "只能查看本协会会员的申请", "A local reviewer sees only its own association's requests")
+            raise forbidden(
+                "association_out_of_scope",
+                "只能查看本协会会员的申请",
+                "A local reviewer sees only its own association's requests",
+            )
         association = principal.association
     conditions = []
     if f.state:
@@ -101,7 +116,11 @@ def list_requests(svc: Services, principal: Principal, f: Filters) -> dict[str, 
     with svc.db.session() as s:
         total = s.execute(select(func.count()).select_from(ChangeRequest).where(*conditions)).scalar_one()
         rows = s.execute(
-            select(ChangeRequest).where(*conditions).order_by(ChangeRequest.created_at.desc(), ChangeRequest.request_id).limit(f.limit).offset(f.offset)
+            select(ChangeRequest)
+            .where(*conditions)
+            .order_by(ChangeRequest.created_at.desc(), ChangeRequest.request_id)
+            .limit(f.limit)
+            .offset(f.offset)
         ).scalars()
         items = [request_view(r, principal) for r in rows]
     next_offset = f.offset + len(items) if f.offset + len(items) < total else None
@@ -111,16 +130,31 @@ def list_requests(svc: Services, principal: Principal, f: Filters) -> dict[str, 
 def proof(svc: Services, principal: Principal, request_id: str) -> tuple[bytes, str, str]:
     """The proof's bytes, MIME type and a download name, for reviewers; each access is audited."""
     if principal.role not in REVIEWER_ROLES:
-        raise forbidden("wrong_role", "仅审核人员可查看证明文件", "Only reviewers (local, national) may read proof documents")
+        raise forbidden(
+            "wrong_role", "仅审核人员可查看证明文件", "Only reviewers (local, national) may read proof documents"
+        )
     with svc.db.session() as s:
         req = load(s, principal, request_id)
         try:
             data = svc.blobs.get(req.proof_sha256)
         except FileNotFoundError:
-            raise IdsvcError("proof_missing", "证明文件缺失，请联系管理员", "The proof document is missing from storage", status=500) from None
+            raise IdsvcError(
+                "proof_missing", "证明文件缺失，请联系管理员", "The proof document is missing from storage", status=500
+            ) from None
         if hashlib.sha256(data).hexdigest() != req.proof_sha256:
-            raise IdsvcError("proof_missing", "证明文件校验失败，请联系管理员", "The stored proof does not match its digest", status=500)
-        audit.record(s, "idchange.proof_viewed", principal.actor, f"idchange:{request_id}", {"request_id": request_id, "sha256": req.proof_sha256})
+            raise IdsvcError(
+                "proof_missing",
+                "证明文件校验失败，请联系管理员",
+                "The stored proof does not match its digest",
+                status=500,
+            )
+        audit.record(
+            s,
+            "idchange.proof_viewed",
+            principal.actor,
+            f"idchange:{request_id}",
+            {"request_id": request_id, "sha256": req.proof_sha256},
+        )
         return data, req.proof_mime, f"proof-{request_id}.{EXTENSIONS.get(req.proof_mime, 'bin')}"
 
 
@@ -130,7 +164,9 @@ def member_view(svc: Services, member_id: str) -> dict[str, Any]:
         member = s.get(Member, member_id) if 0 < len(member_id) <= 64 else None
         if member is None:
             raise not_found("member", "会员")
-        history = s.execute(select(MemberIdHistory).where(MemberIdHistory.member_id == member_id).order_by(MemberIdHistory.id)).scalars()
+        history = s.execute(
+            select(MemberIdHistory).where(MemberIdHistory.member_id == member_id).order_by(MemberIdHistory.id)
+        ).scalars()
         record = s.get(IdRecord, member.id_number)
         pending = open_request_of(s, member_id)
         return {
@@ -139,11 +175,19 @@ def member_view(svc: Services, member_id: str) -> dict[str, Any]:
             "association": member.association,
             "id_number": mask_id_number(member.id_number),
             "id_number_format": "legacy_15" if len(member.id_number) == 15 else "18",
-            "id_record": {"enrolled": record is not None, "source": record.source if record else None, "enrolled_at": _iso(record.created_at) if record else None},
+            "id_record": {
+                "enrolled": record is not None,
+                "source": record.source if record else None,
+                "enrolled_at": _iso(record.created_at) if record else None,
+            },
             "wechat_bound": member.openid is not None,
             "id_history": [
-                {"old_id_number": mask_id_number(h.old_id_number), "new_id_number": mask_id_number(h.new_id_number),
-                 "change_request_id": h.change_request_id, "changed_at": _iso(h.changed_at)}
+                {
+                    "old_id_number": mask_id_number(h.old_id_number),
+                    "new_id_number": mask_id_number(h.new_id_number),
+                    "change_request_id": h.change_request_id,
+                    "changed_at": _iso(h.changed_at),
+                }
                 for h in history
             ],
             "open_id_change": {"request_id": pending.request_id, "state": pending.state} if pending else None,

@@ -18,16 +18,16 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
-from idsvc import audit, webhooks
-from idsvc.apikeys import Principal
-from idsvc.db import AuditHead, IdRecord, Member, MemberIdHistory, utcnow
-from idsvc.errors import IdsvcError, conflict, not_found
+from idsvc.core import audit, signals, webhooks
+from idsvc.core.apikeys import Principal
+from idsvc.core.db import AuditHead, IdRecord, Member, MemberIdHistory, utcnow
+from idsvc.core.errors import IdsvcError, conflict, not_found
+from idsvc.core.idnumber import InvalidIdNumber, forms, normalise, validate
+from idsvc.core.logs import mask_id_number, scrub
+from idsvc.core.services import Services
 from idsvc.idchange import proofs
 from idsvc.idchange.models import ChangeEvent, ChangeRequest
 from idsvc.idchange.workflow import OPEN, TRANSITIONS, Action, State, plan
-from idsvc.idnumber import InvalidIdNumber, forms, normalise, validate
-from idsvc.logs import mask_id_number, scrub
-from idsvc.services import Services
 
 log = logging.getLogger(__name__)
 
@@ -45,16 +45,24 @@ def check_new_number(raw: str) -> str:
         raise
     if len(number) == 15:
         # First-generation cards stopped being valid on 2013-01-01: a record only ever moves *to* 18 digits.
-        err = InvalidIdNumber("legacy_format", "新身份证号须为 18 位（15 位旧号码请填写其 18 位形式）",
-                              "The new ID number must have 18 characters (give the 18-digit form of an old 15-digit number)")
+        err = InvalidIdNumber(
+            "legacy_format",
+            "新身份证号须为 18 位（15 位旧号码请填写其 18 位形式）",
+            "The new ID number must have 18 characters (give the 18-digit form of an old 15-digit number)",
+        )
         err.details["field"] = "new_id_number"
         raise err
     return number
 
 
 def unchanged() -> IdsvcError:
-    return IdsvcError("id_number_unchanged", "新身份证号与现有号码相同", "The new ID number is the same as the current one", status=400,
-                      details={"field": "new_id_number"})
+    return IdsvcError(
+        "id_number_unchanged",
+        "新身份证号与现有号码相同",
+        "The new ID number is the same as the current one",
+        status=400,
+        details={"field": "new_id_number"},
+    )
 
 
 def taken() -> IdsvcError:
@@ -62,13 +70,19 @@ def taken() -> IdsvcError:
 
 
 def open_request_exists(request_id: str | None) -> IdsvcError:
-    return conflict("id_change_open", "该会员已有进行中的身份证号变更申请", "This member already has an open ID-number change request",
-                    request_id=request_id)
+    return conflict(
+        "id_change_open",
+        "该会员已有进行中的身份证号变更申请",
+        "This member already has an open ID-number change request",
+        request_id=request_id,
+    )
 
 
 def other_holders(session: Session, number: str, member_id: str) -> list[str]:
     """Members other than ``member_id`` on file under any spelling (15 or 18 digits) of ``number``."""
-    rows = session.execute(select(Member.member_id).where(Member.id_number.in_(sorted(forms(number))), Member.member_id != member_id))
+    rows = session.execute(
+        select(Member.member_id).where(Member.id_number.in_(sorted(forms(number))), Member.member_id != member_id)
+    )
     return list(rows.scalars())
 
 
@@ -81,23 +95,35 @@ def load(session: Session, principal: Principal, request_id: str) -> ChangeReque
     """The request if it exists and the caller may see it; 404 otherwise (never reveals other regions' requests)."""
     req = session.get(ChangeRequest, request_id) if 0 < len(request_id) <= 32 else None
     if req is None or not visible(req, principal):
-        raise IdsvcError("id_change_not_found", "身份证号变更申请不存在", "ID-number change request not found", status=404)
+        raise IdsvcError(
+            "id_change_not_found", "身份证号变更申请不存在", "ID-number change request not found", status=404
+        )
     return req
 
 
 def open_request_of(session: Session, member_id: str) -> ChangeRequest | None:
     return session.execute(
-        select(ChangeRequest).where(ChangeRequest.member_id == member_id, ChangeRequest.state.in_([s.value for s in OPEN]))
+        select(ChangeRequest).where(
+            ChangeRequest.member_id == member_id, ChangeRequest.state.in_([s.value for s in OPEN])
+        )
     ).scalar_one_or_none()
 
 
 def _audit_data(req: ChangeRequest, **extra: Any) -> dict[str, Any]:
-    return {"request_id": req.request_id, "member_id": req.member_id, "association": req.association,
-            "old_id_number": mask_id_number(req.old_id_number), "new_id_number": mask_id_number(req.new_id_number), **extra}
+    return {
+        "request_id": req.request_id,
+        "member_id": req.member_id,
+        "association": req.association,
+        "old_id_number": mask_id_number(req.old_id_number),
+        "new_id_number": mask_id_number(req.new_id_number),
+        **extra,
+    }
 
 
 # -- filing ------------------------------------------------------------------------------------
-def file_request(svc: Services, principal: Principal, member_id: str, new_raw: str, reason: str, proof: bytes) -> ChangeRequest:
+def file_request(
+    svc: Services, principal: Principal, member_id: str, new_raw: str, reason: str, proof: bytes
+) -> ChangeRequest:
     """Create a ``submitted`` request: the proof blob is written before the row commits.
 
     If the transaction fails after the blob was written, the blob is removed again unless it
@@ -123,17 +149,45 @@ def file_request(svc: Services, principal: Principal, member_id: str, new_raw: s
             if existing is not None:
                 raise open_request_exists(existing.request_id)
             now = utcnow()
-            req = ChangeRequest(request_id=request_id, member_id=member_id, association=member.association, old_id_number=member.id_number,
-                                new_id_number=new_number, reason=reason, state=State.SUBMITTED.value, proof_sha256=digest, proof_mime=info.mime,
-                                proof_size=info.size, filed_by=principal.actor, created_at=now, updated_at=now)
+            req = ChangeRequest(
+                request_id=request_id,
+                member_id=member_id,
+                association=member.association,
+                old_id_number=member.id_number,
+                new_id_number=new_number,
+                reason=reason,
+                state=State.SUBMITTED.value,
+                proof_sha256=digest,
+                proof_mime=info.mime,
+                proof_size=info.size,
+                filed_by=principal.actor,
+                created_at=now,
+                updated_at=now,
+            )
             s.add(req)
             s.flush()  # the row first: the event below references it (no ORM relationship orders them)
-            s.add(ChangeEvent(request_id=request_id, action="submit", from_state=None, to_state=State.SUBMITTED.value, actor=principal.actor,
-                              role=principal.role, key_id=principal.key_id, comment="", at=now))
+            s.add(
+                ChangeEvent(
+                    request_id=request_id,
+                    action="submit",
+                    from_state=None,
+                    to_state=State.SUBMITTED.value,
+                    actor=principal.actor,
+                    role=principal.role,
+                    key_id=principal.key_id,
+                    comment="",
+                    at=now,
+                )
+            )
             # The audit append locks the chain head until commit; writing the blob after it means
             # a concurrent cleanup of the same digest (which takes that lock too) cannot interleave.
-            audit.record(s, "idchange.submitted", principal.actor, f"idchange:{request_id}",
-                         _audit_data(req, proof_sha256=digest, proof_mime=info.mime, proof_size=info.size))
+            audit.record(
+                s,
+                "idchange.submitted",
+                principal.actor,
+                f"idchange:{request_id}",
+                _audit_data(req, proof_sha256=digest, proof_mime=info.mime, proof_size=info.size),
+            )
             wrote_blob = True  # set first: a put that fails half-way is cleaned up too
             svc.blobs.put(proof)
             # Leaving the block flushes the rest (event, audit entry, chain head) and commits.
@@ -149,7 +203,9 @@ def file_request(svc: Services, principal: Principal, member_id: str, new_raw: s
         if wrote_blob:
             _discard_blob(svc, digest, blob_existed)
         raise
-    log.info("id change filed", extra={"fields": {"request_id": request_id, "member_id": member_id, "proof_mime": info.mime}})
+    log.info(
+        "id change filed", extra={"fields": {"request_id": request_id, "member_id": member_id, "proof_mime": info.mime}}
+    )
     _notify(svc, req, None)
     return req
 
@@ -163,7 +219,9 @@ def _discard_blob(svc: Services, digest: str, existed_before: bool) -> None:
             # Take the audit head lock every filing holds while it writes its blob, so no filing of
             # the same bytes is between "blob written" and "row committed" while we decide.
             s.execute(select(AuditHead.id).where(AuditHead.id == 1).with_for_update())
-            referenced = s.execute(select(ChangeRequest.request_id).where(ChangeRequest.proof_sha256 == digest).limit(1)).first()
+            referenced = s.execute(
+                select(ChangeRequest.request_id).where(ChangeRequest.proof_sha256 == digest).limit(1)
+            ).first()
             if referenced is None:
                 svc.blobs.delete(digest)
     except Exception:
@@ -171,7 +229,9 @@ def _discard_blob(svc: Services, digest: str, existed_before: bool) -> None:
 
 
 # -- transitions -------------------------------------------------------------------------------
-def transition(svc: Services, principal: Principal, request_id: str, action: Action, comment: str | None) -> tuple[ChangeRequest, dict[str, Any]]:
+def transition(
+    svc: Services, principal: Principal, request_id: str, action: Action, comment: str | None
+) -> tuple[ChangeRequest, dict[str, Any]]:
     """Apply ``action``; exactly one of several concurrent callers succeeds, the rest get 409."""
     rule = TRANSITIONS[action]
     outcome: dict[str, Any] = {}
@@ -190,20 +250,50 @@ def transition(svc: Services, principal: Principal, request_id: str, action: Act
             if won != 1:
                 s.refresh(req)
                 plan(action, State(req.state), principal.role, comment)  # raises the 409 with the state that beat us
-                raise IdsvcError("concurrent_update", "申请已被他人处理，请刷新后重试", "The request changed meanwhile; reload and retry", status=409)
+                raise IdsvcError(
+                    "concurrent_update",
+                    "申请已被他人处理，请刷新后重试",
+                    "The request changed meanwhile; reload and retry",
+                    status=409,
+                )
             # Mirror the UPDATE on the loaded object without making it dirty (no second UPDATE at flush).
             set_committed_value(req, "state", target.value)
             set_committed_value(req, "updated_at", now)
             if action is Action.APPROVE:
                 outcome = _apply_approval(s, req, principal)
-            s.add(ChangeEvent(request_id=request_id, action=action.value, from_state=previous.value, to_state=target.value, actor=principal.actor,
-                              role=principal.role, key_id=principal.key_id, comment=text, at=now))
-            audit.record(s, f"idchange.{target.value}", principal.actor, f"idchange:{request_id}",
-                         _audit_data(req, action=action.value, from_state=previous.value, to_state=target.value, comment=scrub(text), **outcome))
+            s.add(
+                ChangeEvent(
+                    request_id=request_id,
+                    action=action.value,
+                    from_state=previous.value,
+                    to_state=target.value,
+                    actor=principal.actor,
+                    role=principal.role,
+                    key_id=principal.key_id,
+                    comment=text,
+                    at=now,
+                )
+            )
+            audit.record(
+                s,
+                f"idchange.{target.value}",
+                principal.actor,
+                f"idchange:{request_id}",
+                _audit_data(
+                    req,
+                    action=action.value,
+                    from_state=previous.value,
+                    to_state=target.value,
+                    comment=scrub(text),
+                    **outcome,
+                ),
+            )
     except IntegrityError:
         # Another member's approval (or `member add`) claimed the new number between our check and commit.
         raise taken() from None
-    log.info("id change moved", extra={"fields": {"request_id": request_id, "action": action.value, "state": target.value}})
+    log.info(
+        "id change moved", extra={"fields": {"request_id": request_id, "action": action.value, "state": target.value}}
+    )
     if action is Action.APPROVE:
         _cancel_sessions(svc, req.member_id, principal.actor)
     _notify(svc, req, previous)
@@ -214,44 +304,72 @@ def _apply_approval(s: Session, req: ChangeRequest, principal: Principal) -> dic
     """Inside the approving transaction: new number on the member, old one to history, ID record re-keyed."""
     member = s.execute(select(Member).where(Member.member_id == req.member_id).with_for_update()).scalar_one()
     if member.id_number != req.old_id_number:
-        raise conflict("member_id_number_changed", "会员的身份证号在申请后已被修改，请驳回后重新申请",
-                       "The member's ID number changed after this request was filed; reject it and file a new one")
+        raise conflict(
+            "member_id_number_changed",
+            "会员的身份证号在申请后已被修改，请驳回后重新申请",
+            "The member's ID number changed after this request was filed; reject it and file a new one",
+        )
     if other_holders(s, req.new_id_number, member.member_id):
         raise taken()
     member.id_number = req.new_id_number
-    s.add(MemberIdHistory(member_id=member.member_id, old_id_number=req.old_id_number, new_id_number=req.new_id_number,
-                          change_request_id=req.request_id, changed_at=req.updated_at))
+    s.add(
+        MemberIdHistory(
+            member_id=member.member_id,
+            old_id_number=req.old_id_number,
+            new_id_number=req.new_id_number,
+            change_request_id=req.request_id,
+            changed_at=req.updated_at,
+        )
+    )
     if s.get(IdRecord, req.new_id_number) is not None:
         record = "kept_existing"  # the new number already has a reference face: it wins, the old one is left as history
     else:
         record = "none"
         # The reference face may be filed under either spelling of the old number.
         for old in [req.old_id_number, *sorted(forms(req.old_id_number) - {req.old_id_number})]:
-            moved = s.execute(update(IdRecord).where(IdRecord.id_number == old).values(id_number=req.new_id_number)
-                              .execution_options(synchronize_session=False)).rowcount
+            moved = s.execute(
+                update(IdRecord)
+                .where(IdRecord.id_number == old)
+                .values(id_number=req.new_id_number)
+                .execution_options(synchronize_session=False)
+            ).rowcount
             if moved:
                 record = "rekeyed"
                 break
     s.flush()
-    audit.record(s, "member.id_number_changed", principal.actor, f"member:{member.member_id}",
-                 {"request_id": req.request_id, "old_id_number": mask_id_number(req.old_id_number),
-                  "new_id_number": mask_id_number(req.new_id_number), "id_record": record})
+    audit.record(
+        s,
+        "member.id_number_changed",
+        principal.actor,
+        f"member:{member.member_id}",
+        {
+            "request_id": req.request_id,
+            "old_id_number": mask_id_number(req.old_id_number),
+            "new_id_number": mask_id_number(req.new_id_number),
+            "id_record": record,
+        },
+    )
     return {"id_record": record}
 
 
 def _cancel_sessions(svc: Services, member_id: str, actor: str) -> None:
     """Open QR verifications were started against the old number: end them (after the commit)."""
-    from idsvc.qr.service import QrSessions
-
     try:
-        QrSessions(svc).cancel_open_for_member(member_id, actor)
+        signals.member_identity_changed.send(svc, member_id=member_id, actor=actor)
     except Exception:  # the change is committed; a lingering session expires on its own within its TTL
         log.exception("could not cancel open sessions after an ID change", extra={"fields": {"member_id": member_id}})
 
 
 def _notify(svc: Services, req: ChangeRequest, previous: State | None) -> None:
-    webhooks.notify(svc.settings, f"idchange.{req.state}", {
-        "request_id": req.request_id, "member_id": req.member_id, "association": req.association,
-        "state": req.state, "previous_state": previous.value if previous else None,
-        "at": req.updated_at.isoformat(),
-    })
+    webhooks.notify(
+        svc.settings,
+        f"idchange.{req.state}",
+        {
+            "request_id": req.request_id,
+            "member_id": req.member_id,
+            "association": req.association,
+            "state": req.state,
+            "previous_state": previous.value if previous else None,
+            "at": req.updated_at.isoformat(),
+        },
+    )

@@ -6,9 +6,7 @@ from typing import Any
 
 from flask import Blueprint, Response, request
 
-from idsvc.auth import current_principal, require_role
-from idsvc.errors import IdsvcError, invalid_input, payload_too_large
-from idsvc.http import int_arg, json_object, json_response, no_store, string_field
+from idsvc.core.errors import IdsvcError, invalid_input, payload_too_large
 from idsvc.idchange import queries, service
 from idsvc.idchange.proofs import MAX_PROOF_BYTES
 from idsvc.idchange.workflow import (
@@ -19,7 +17,15 @@ from idsvc.idchange.workflow import (
     State,
     decision,
 )
-from idsvc.services import services
+from idsvc.webkit.auth import current_principal, require_role
+from idsvc.webkit.context import services
+from idsvc.webkit.http import (
+    int_arg,
+    json_object,
+    json_response,
+    no_store,
+    string_field,
+)
 
 bp = Blueprint("idchange", __name__)
 
@@ -48,7 +54,12 @@ def _read_proof() -> bytes:
 def file_change() -> Any:
     """File a change request for a member (multipart: member_id, new_id_number, reason, proof) → 201."""
     if request.mimetype != "multipart/form-data":
-        raise IdsvcError("multipart_required", "请以 multipart/form-data 上传证明文件", "Send multipart/form-data with the proof file", status=415)
+        raise IdsvcError(
+            "multipart_required",
+            "请以 multipart/form-data 上传证明文件",
+            "Send multipart/form-data with the proof file",
+            status=415,
+        )
     if request.content_length is not None and request.content_length > MAX_PROOF_BYTES + FORM_OVERHEAD:
         raise payload_too_large(MAX_PROOF_BYTES)  # refuse before parsing megabytes we will not keep
     form = request.form.to_dict()
@@ -60,14 +71,17 @@ def file_change() -> Any:
     return json_response(queries.detail(services(), _principal(), req.request_id), 201)
 
 
-
 @bp.get("/v1/id-changes")
 @require_role("platform", "local", "national")
 def list_changes() -> Any:
     """Requests newest first, filtered by state / association / member, paginated by limit and offset."""
     state = request.args.get("state") or None
     if state is not None and state not in {s.value for s in State}:
-        raise invalid_input("state", f"must be one of {', '.join(s.value for s in State)}", f"必须是 {', '.join(s.value for s in State)} 之一")
+        raise invalid_input(
+            "state",
+            f"must be one of {', '.join(s.value for s in State)}",
+            f"必须是 {', '.join(s.value for s in State)} 之一",
+        )
     filters = queries.Filters(
         state=state,
         association=(request.args.get("association") or "")[:16] or None,
@@ -140,79 +154,3 @@ def withdraw(request_id: str) -> Any:
 def get_member(member_id: str) -> Any:
     """A member with the masked current ID number, its history and any open change request."""
     return json_response(queries.member_view(services(), member_id))
-
-
-def _openapi() -> dict[str, Any]:
-    from idsvc.openapi import error_responses, json_body, ok
-
-    rid = [{"name": "request_id", "in": "path", "required": True, "schema": {"type": "string"}}]
-    masked = {"type": "string", "description": "full for local/national reviewers, masked (first 6, last 4) for the platform"}
-    change = {
-        "type": "object",
-        "properties": {
-            "request_id": {"type": "string"}, "member_id": {"type": "string"}, "association": {"type": "string"},
-            "state": {"type": "string", "enum": [s.value for s in State]}, "final": {"type": "boolean"},
-            "old_id_number": masked, "new_id_number": masked, "reason": {"type": "string"},
-            "proof": {"type": "object", "properties": {"mime": {"type": "string"}, "size": {"type": "integer"},
-                                                       "sha256": {"type": "string"}, "url": {"type": "string"}}},
-            "filed_by": {"type": "string"}, "created_at": {"type": "string", "format": "date-time"},
-            "updated_at": {"type": "string", "format": "date-time"},
-            "history": {"type": "array", "items": {"type": "object", "properties": {
-                "action": {"type": "string"}, "from_state": {"type": ["string", "null"]}, "to_state": {"type": "string"},
-                "actor": {"type": "string"}, "role": {"type": "string"}, "comment": {"type": "string"},
-                "at": {"type": "string", "format": "date-time"}}}},
-            "id_record": {"type": "string", "enum": ["rekeyed", "kept_existing", "none"], "description": "approval only"},
-        },
-    }
-
-    def decision_schema(words: list[str]) -> dict[str, Any]:
-        return json_body({"type": "object", "required": ["decision"], "properties": {
-            "decision": {"type": "string", "enum": words},
-            "comment": {"type": "string", "maxLength": MAX_COMMENT, "description": "required when rejecting"}}})
-
-    key = [{"apiKey": []}]
-    return {
-        "/v1/id-changes": {
-            "post": {"summary": "File an ID-number change request (platform)", "security": key,
-                     "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
-                         "type": "object", "required": ["member_id", "new_id_number", "reason", "proof"],
-                         "properties": {"member_id": {"type": "string"}, "new_id_number": {"type": "string", "description": "18 characters"},
-                                        "reason": {"type": "string", "maxLength": service.MAX_REASON},
-                                        "proof": {"type": "string", "format": "binary", "description": "PDF, JPEG or PNG, at most 10 MB"}}}}}},
-                     "responses": {"201": ok("filed", change), **error_responses(400, 401, 403, 404, 409, 413, 415)}},
-            "get": {"summary": "List requests (scoped by role)", "security": key,
-                    "parameters": [{"name": n, "in": "query", "schema": {"type": t}} for n, t in
-                                   (("state", "string"), ("association", "string"), ("member_id", "string"), ("limit", "integer"), ("offset", "integer"))],
-                    "responses": {"200": ok("a page", {"type": "object", "properties": {
-                        "items": {"type": "array", "items": change}, "total": {"type": "integer"}, "limit": {"type": "integer"},
-                        "offset": {"type": "integer"}, "next_offset": {"type": ["integer", "null"]}}}), **error_responses(400, 401, 403)}},
-        },
-        "/v1/id-changes/{request_id}": {"get": {"summary": "One request with its history", "security": key, "parameters": rid,
-                                                "responses": {"200": ok("the request", change), **error_responses(401, 403, 404)}}},
-        "/v1/id-changes/{request_id}/proof": {"get": {"summary": "The proof document (local, national)", "security": key, "parameters": rid,
-                                                      "responses": {"200": {"description": "PDF, JPEG or PNG", "content": {
-                                                          m: {"schema": {"type": "string", "format": "binary"}} for m in ("application/pdf", "image/jpeg", "image/png")}},
-                                                          **error_responses(401, 403, 404)}}},
-        "/v1/id-changes/{request_id}/review": {"post": {"summary": "Local review: forward or reject", "security": key, "parameters": rid,
-                                                        "requestBody": decision_schema(list(REVIEW_DECISIONS)),
-                                                        "responses": {"200": ok("moved", change), **error_responses(400, 401, 403, 404, 409)}}},
-        "/v1/id-changes/{request_id}/decision": {"post": {"summary": "National decision: approve or reject", "security": key, "parameters": rid,
-                                                          "requestBody": decision_schema(list(NATIONAL_DECISIONS)),
-                                                          "responses": {"200": ok("moved", change), **error_responses(400, 401, 403, 404, 409)}}},
-        "/v1/id-changes/{request_id}/withdraw": {"post": {"summary": "Withdraw a request that is not final (platform)", "security": key, "parameters": rid,
-                                                          "requestBody": {"required": False, "content": {"application/json": {"schema": {
-                                                              "type": "object", "properties": {"comment": {"type": "string"}}}}}},
-                                                          "responses": {"200": ok("withdrawn", change), **error_responses(400, 401, 403, 404, 409)}}},
-        "/v1/members/{member_id}": {"get": {"summary": "A member with masked ID number and its history (platform)", "security": key,
-                                            "parameters": [{"name": "member_id", "in": "path", "required": True, "schema": {"type": "string"}}],
-                                            "responses": {"200": ok("the member", {"type": "object", "properties": {
-                                                "member_id": {"type": "string"}, "name": {"type": "string"}, "association": {"type": "string"},
-                                                "id_number": {"type": "string", "description": "masked"},
-                                                "id_number_format": {"type": "string", "enum": ["18", "legacy_15"]},
-                                                "id_record": {"type": "object"}, "wechat_bound": {"type": "boolean"},
-                                                "id_history": {"type": "array", "items": {"type": "object"}},
-                                                "open_id_change": {"type": ["object", "null"]}}}), **error_responses(401, 403, 404)}}},
-    }
-
-
-OPENAPI = _openapi()

@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from idsvc.errors import IdsvcError, forbidden, invalid_input
+from idsvc.core.errors import IdsvcError, forbidden, invalid_input
 
 # Comments are shown to reviewers and the member's portal; long enough for a paragraph, no essays.
 MAX_COMMENT = 1000
@@ -77,7 +77,13 @@ def invalid_transition(action: Action, state: State) -> IdsvcError:
 def clean_comment(comment: str | None, required: bool) -> str:
     text = (comment or "").strip()
     if required and not text:
-        raise IdsvcError("comment_required", "驳回时必须填写意见", "A rejection needs a comment", status=400, details={"field": "comment"})
+        raise IdsvcError(
+            "comment_required",
+            "驳回时必须填写意见",
+            "A rejection needs a comment",
+            status=400,
+            details={"field": "comment"},
+        )
     if len(text) > MAX_COMMENT:
         raise invalid_input("comment", f"is longer than {MAX_COMMENT} characters", f"超过 {MAX_COMMENT} 个字符")
     return text

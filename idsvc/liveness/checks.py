@@ -7,6 +7,7 @@ Thresholds come from :class:`~idsvc.liveness.config.LivenessConfig`.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -92,7 +93,7 @@ def blink(s: Signals, cfg: LivenessConfig) -> ChallengeResult:
     both = np.maximum(s.ear_r / np.median(s.ear_r), s.ear_l / np.median(s.ear_l))  # a wink is not a blink
     open_idx = np.nonzero(both > cfg.blink_open_ratio)[0]
     events: list[tuple[float, float, float]] = []  # (time of deepest closure, open-to-open span, depth ratio)
-    for a, b in zip(open_idx[:-1], open_idx[1:]):
+    for a, b in itertools.pairwise(open_idx):
         if b - a < 2:
             continue
         seg = both[a + 1 : b]
@@ -108,7 +109,11 @@ def blink(s: Signals, cfg: LivenessConfig) -> ChallengeResult:
         round(1.0 - deepest, 4),  # closure depth: 1 - EAR/median (deepest blink, or deepest dip if none)
         round(1.0 - thr, 4),
         peak,
-        {"blinks": len(events), "blink_times": [round(e[0], 2) for e in events], "blink_spans_s": [round(e[1], 3) for e in events]},
+        {
+            "blinks": len(events),
+            "blink_times": [round(e[0], 2) for e in events],
+            "blink_spans_s": [round(e[1], 3) for e in events],
+        },
     )
 
 
@@ -183,7 +188,12 @@ def open_mouth(s: Signals, cfg: LivenessConfig) -> ChallengeResult:
     dev = np.minimum(s.mouth, s.mouth - base - cfg.mouth_min_delta + cfg.mouth_min_gap)
     signal, peak = _held_peak(s.t, dev, cfg.hold_s)
     return ChallengeResult(
-        "open_mouth", signal >= cfg.mouth_min_gap, round(signal, 4), cfg.mouth_min_gap, peak, {"neutral_gap": round(base, 4)}
+        "open_mouth",
+        signal >= cfg.mouth_min_gap,
+        round(signal, 4),
+        cfg.mouth_min_gap,
+        peak,
+        {"neutral_gap": round(base, 4)},
     )
 
 

@@ -28,15 +28,22 @@ def register(cli: click.Group) -> None:
     @click.argument("photo", type=click.Path(exists=True, dir_okay=False, path_type=Path))
     def idrecord_add(id_number: str, name: str, replace: bool, photo: Path) -> None:
         """Enrol PHOTO's face (exactly one, sharp, large enough) as the ID record's reference."""
-        from idsvc.cli import get_services
-        from idsvc.errors import IdsvcError
+        from idsvc.clikit import services as get_services
+        from idsvc.core.errors import IdsvcError
         from idsvc.liveness.records import add_id_record, public_view
 
         svc = get_services()
         try:
             with svc.db.session() as db:
-                record = add_id_record(db, id_number=id_number, name=name, photo=photo.read_bytes(),
-                                       source="cli", actor="cli", replace=replace)
+                record = add_id_record(
+                    db,
+                    id_number=id_number,
+                    name=name,
+                    photo=photo.read_bytes(),
+                    source="cli",
+                    actor="cli",
+                    replace=replace,
+                )
                 view = public_view(record)
         except IdsvcError as exc:
             click.echo(json.dumps(exc.to_dict(), ensure_ascii=False), err=True)
@@ -52,7 +59,7 @@ def register(cli: click.Group) -> None:
 
         Exit status: 0 passed, 1 rejected, 2 bad input (unusable video or arguments).
         """
-        from idsvc.cli import get_services
+        from idsvc.clikit import services as get_services
         from idsvc.liveness.pipeline import analyse_video
         from idsvc.liveness.records import load_reference
 

@@ -23,18 +23,33 @@ REASONS: dict[str, tuple[str, str]] = {
     ),
     "video_invalid": ("视频无法读取，请重新录制", "The video could not be read; please record it again."),
     "too_short": ("视频太短，请录制约 3 秒", "The video is too short; please record about 3 seconds."),
-    "too_long": ("视频太长，请录制约 3 秒（不超过 8 秒）", "The video is too long; please record about 3 seconds (8 at most)."),
+    "too_long": (
+        "视频太长，请录制约 3 秒（不超过 8 秒）",
+        "The video is too long; please record about 3 seconds (8 at most).",
+    ),
     "no_face": ("未检测到人脸，请将脸部置于画面中央", "No face was found; keep your face in the middle of the frame."),
-    "multiple_faces": ("画面中有多张人脸，请确保只有本人入镜", "More than one face is visible; make sure only you are in the frame."),
+    "multiple_faces": (
+        "画面中有多张人脸，请确保只有本人入镜",
+        "More than one face is visible; make sure only you are in the frame.",
+    ),
     "face_too_small": ("人脸太小，请将手机靠近一些", "Your face is too small; hold the phone closer."),
     "too_dark": ("光线太暗，请到明亮处重新录制", "It is too dark; please record somewhere brighter."),
-    "too_blurry": ("画面模糊，请保持手机稳定并擦拭镜头", "The video is blurry; hold the phone steady and clean the lens."),
+    "too_blurry": (
+        "画面模糊，请保持手机稳定并擦拭镜头",
+        "The video is blurry; hold the phone steady and clean the lens.",
+    ),
     "static_image": (
         "未检测到真人动作，请本人面对镜头完成动作，不要使用照片或屏幕",
         "No live movement was detected; perform the action yourself, not with a photo or screen.",
     ),
-    "identity_changed": ("视频中的人脸发生了变化，请本人独自完成录制", "The face changed during the video; please record alone."),
-    "challenge_not_performed": ("未检测到指定动作，请按提示完成：{zh}", "The requested action was not detected; please {en}."),
+    "identity_changed": (
+        "视频中的人脸发生了变化，请本人独自完成录制",
+        "The face changed during the video; please record alone.",
+    ),
+    "challenge_not_performed": (
+        "未检测到指定动作，请按提示完成：{zh}",
+        "The requested action was not detected; please {en}.",
+    ),
     "face_mismatch": ("人脸与身份证照片不一致", "Your face does not match the ID record."),
 }
 PASSED_MESSAGE = ("验证通过", "Verified.")

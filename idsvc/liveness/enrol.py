@@ -13,7 +13,7 @@ import warnings
 
 import numpy as np
 
-from idsvc.errors import IdsvcError
+from idsvc.core.errors import IdsvcError
 from idsvc.liveness.faces import Box, engine
 
 MAX_IMAGE_PIXELS = 40_000_000  # a 48 MP phone photo is 8000x6000; anything past 40 MP is refused
@@ -25,10 +25,19 @@ OTHER_FACE_REL = 0.35  # a second face at least this wide relative to the larges
 MIN_SHARPNESS = 10.0
 
 _MESSAGES = {
-    "image_invalid": ("无法读取图片，请上传 JPG 或 PNG 照片", "The image could not be read; upload a JPG or PNG photo."),
+    "image_invalid": (
+        "无法读取图片，请上传 JPG 或 PNG 照片",
+        "The image could not be read; upload a JPG or PNG photo.",
+    ),
     "no_face": ("照片中未检测到人脸", "No face was found in the photo."),
-    "multiple_faces": ("照片中有多张人脸，请上传只有本人的照片", "The photo shows more than one face; upload a photo of one person."),
-    "face_too_small": ("照片中的人脸太小，请上传更清晰的正面照", "The face in the photo is too small; upload a larger frontal photo."),
+    "multiple_faces": (
+        "照片中有多张人脸，请上传只有本人的照片",
+        "The photo shows more than one face; upload a photo of one person.",
+    ),
+    "face_too_small": (
+        "照片中的人脸太小，请上传更清晰的正面照",
+        "The face in the photo is too small; upload a larger frontal photo.",
+    ),
     "too_blurry": ("照片模糊，请上传清晰的照片", "The photo is blurry; upload a sharp photo."),
 }
 
@@ -58,7 +67,7 @@ def load_photo_rgb(data: bytes) -> np.ndarray:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise _error("image_invalid", 400, problem="decompression_bomb") from None
-    except Exception as exc:  # UnidentifiedImageError, OSError (truncated), ValueError, ...
+    except Exception as exc:  # noqa: BLE001 - UnidentifiedImageError, OSError (truncated), ValueError, ...
         raise _error("image_invalid", 400, problem="undecodable", error=type(exc).__name__) from None
     if arr.ndim != 3 or min(arr.shape[:2]) < 16:
         raise _error("image_invalid", 400, problem="too_small")

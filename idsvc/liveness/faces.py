@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from idsvc.errors import IdsvcError
+from idsvc.core.errors import IdsvcError
 
 
 @dataclass(frozen=True)
@@ -139,9 +139,7 @@ def face_distance(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def _check_image(image: np.ndarray, *, rgb: bool = False) -> None:
-    ok = image.dtype == np.uint8 and (
-        (image.ndim == 3 and image.shape[2] == 3) or (image.ndim == 2 and not rgb)
-    )
+    ok = image.dtype == np.uint8 and ((image.ndim == 3 and image.shape[2] == 3) or (image.ndim == 2 and not rgb))
     if not ok:
         expected = "(H, W, 3) uint8 RGB" if rgb else "(H, W) or (H, W, 3) uint8"
         raise ValueError(f"expected {expected}, got {image.shape} {image.dtype}")

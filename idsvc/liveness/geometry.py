@@ -126,7 +126,15 @@ def signals(landmarks_xy: np.ndarray) -> tuple[float, ...]:
     lip = a[UPPER_LIP, 1]
     pit = float((a[NOSE_TIP, 1] - a[NOSE_ROOT, 1]) / lip) if lip > 0 else 0.0
     right, left = eye_centres(lm)
-    return er, el, gap, float(a[NOSE_TIP, 0]), pit, float((right[1] + left[1]) / 2.0), float(np.linalg.norm(left - right))
+    return (
+        er,
+        el,
+        gap,
+        float(a[NOSE_TIP, 0]),
+        pit,
+        float((right[1] + left[1]) / 2.0),
+        float(np.linalg.norm(left - right)),
+    )
 
 
 def face_width(landmarks_xy: np.ndarray) -> float:

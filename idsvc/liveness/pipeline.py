@@ -136,14 +136,16 @@ def inspect(video: str | Path, *, config: LivenessConfig | None = None) -> Inspe
         clock.lap("decode")
         ins.reason = exc.reason
         return ins
-    except Exception as exc:  # a decoder or model failure on hostile input is still bad media
+    except Exception as exc:  # noqa: BLE001 - a decoder or model failure on hostile input is still bad media
         log.warning("liveness: analysis failed on %s: %s", path.name, type(exc).__name__)
         m["video_problem"] = {"problem": "analysis_error", "error": type(exc).__name__}
         ins.reason = "video_invalid"
         return ins
     clock.lap("decode_track")
     ins.track = track
-    m["video"].update(rotation=track.rotation, frames_decoded=track.frames_decoded, duration_decoded_s=round(track.duration_s, 3))
+    m["video"].update(
+        rotation=track.rotation, frames_decoded=track.frames_decoded, duration_decoded_s=round(track.duration_s, 3)
+    )
     m["frames_analysed"] = int(len(track.t))
     if track.duration_s < cfg.min_duration_s - cfg.duration_grace_s:
         ins.reason = "too_short"
@@ -194,7 +196,11 @@ def decide(ins: Inspection, challenge: str, reference: np.ndarray | None) -> Dec
     drift = match.max_pairwise_distance(encodings)
     m["identity_drift"] = {"max_pairwise": round(drift, 4), "threshold": cfg.identity_drift_max}
     mr = match.match(encodings, ref, cfg.match_threshold)
-    m["match"] = {"distance": round(mr.distance, 4), "distances": [round(d, 4) for d in mr.distances], "threshold": mr.threshold}
+    m["match"] = {
+        "distance": round(mr.distance, 4),
+        "distances": [round(d, 4) for d in mr.distances],
+        "threshold": mr.threshold,
+    }
     if drift > cfg.identity_drift_max:
         return rejected("identity_changed", m)
     if not mr.matched:

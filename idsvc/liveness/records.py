@@ -12,13 +12,13 @@ from typing import Any
 import numpy as np
 from sqlalchemy.orm import Session
 
-from idsvc import audit
-from idsvc.db import IdRecord, utcnow
-from idsvc.errors import conflict, invalid_input
-from idsvc.idnumber import normalise, validate
+from idsvc.core import audit
+from idsvc.core.db import IdRecord, utcnow
+from idsvc.core.errors import conflict, invalid_input
+from idsvc.core.idnumber import normalise, validate
+from idsvc.core.logs import mask_id_number
 from idsvc.liveness.enrol import encode_reference_photo
 from idsvc.liveness.match import encoding_from_bytes, encoding_to_bytes
-from idsvc.logs import mask_id_number
 
 MAX_NAME = 100
 
@@ -58,18 +58,34 @@ def add_id_record(
     name = clean_name(name)
     existing = db.get(IdRecord, number)
     if existing is not None and not replace:
-        raise conflict("id_record_exists", "该身份证号已有人脸记录", "An ID record for this ID number already exists",
-                       id_number=mask_id_number(number))
+        raise conflict(
+            "id_record_exists",
+            "该身份证号已有人脸记录",
+            "An ID record for this ID number already exists",
+            id_number=mask_id_number(number),
+        )
     encoding = encode_reference_photo(photo)  # the expensive step: after the cheap checks
     if existing is not None:
-        existing.name, existing.encoding, existing.source, existing.created_at = name, encoding_to_bytes(encoding), source, utcnow()
+        existing.name, existing.encoding, existing.source, existing.created_at = (
+            name,
+            encoding_to_bytes(encoding),
+            source,
+            utcnow(),
+        )
         record = existing
     else:
-        record = IdRecord(id_number=number, name=name, encoding=encoding_to_bytes(encoding), source=source, created_at=utcnow())
+        record = IdRecord(
+            id_number=number, name=name, encoding=encoding_to_bytes(encoding), source=source, created_at=utcnow()
+        )
         db.add(record)
     db.flush()
-    audit.record(db, "idrecord.replaced" if existing is not None else "idrecord.created", actor,
-                 mask_id_number(number), {"source": source})
+    audit.record(
+        db,
+        "idrecord.replaced" if existing is not None else "idrecord.created",
+        actor,
+        mask_id_number(number),
+        {"source": source},
+    )
     return record
 
 

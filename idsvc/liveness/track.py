@@ -168,7 +168,11 @@ class FaceTracker:
         passes = [(self.cfg.detect_long_side, 0)] + ([(960, 1)] if thorough else [])
         for long_side, upsample in passes:
             scale = min(1.0, long_side / max(h, w))
-            small = gray if scale == 1.0 else cv2.resize(gray, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA)
+            small = (
+                gray
+                if scale == 1.0
+                else cv2.resize(gray, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA)
+            )
             boxes = self.engine.detect(small, upsample)
             if boxes:
                 return [b.scaled(1.0 / scale) for b in boxes] if scale != 1.0 else boxes
@@ -201,6 +205,7 @@ class FaceTracker:
             lms.append(nan_lm)
             lumas.append(float("nan"))
             sharps.append(float("nan"))
+
         ears: list[float] = []
         thumbs_diff: list[float] = []
         prev_thumb: np.ndarray | None = None

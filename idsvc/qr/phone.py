@@ -24,13 +24,13 @@ from flask import (
     url_for,
 )
 
-from idsvc.errors import IdsvcError
-from idsvc.http import form_or_json, json_response, no_store
+from idsvc.core.errors import IdsvcError
 from idsvc.qr import sessions as sm
 from idsvc.qr.service import QrSessions
 from idsvc.qr.tokens import read_scan_token
 from idsvc.qr.wechat import WeChatClient
-from idsvc.services import services
+from idsvc.webkit.context import services
+from idsvc.webkit.http import form_or_json, json_response, no_store
 
 bp = Blueprint("phone", __name__)
 
@@ -52,7 +52,14 @@ def error_page(err: IdsvcError) -> Any:
     if _wants_json():
         response = json_response(err.to_dict(), err.status)
         return response
-    html = render_template("phone_message.html", title="无法继续", message=err.message, message_en=err.message_en, code=err.code, csrf_token=None)
+    html = render_template(
+        "phone_message.html",
+        title="无法继续",
+        message=err.message,
+        message_en=err.message_en,
+        code=err.code,
+        csrf_token=None,
+    )
     return no_store(Response(html, status=err.status, mimetype="text/html"))
 
 
@@ -66,7 +73,12 @@ def _check_csrf() -> None:
     sent = request.headers.get("X-CSRF-Token") or request.form.get("csrf_token") or ""
     expected = session.get("csrf")
     if not expected or not hmac.compare_digest(str(sent).encode(), str(expected).encode()):
-        raise IdsvcError("csrf_failed", "页面已失效，请刷新后重试", "The page expired (CSRF check failed); reload and retry", status=403)
+        raise IdsvcError(
+            "csrf_failed",
+            "页面已失效，请刷新后重试",
+            "The page expired (CSRF check failed); reload and retry",
+            status=403,
+        )
 
 
 def _in_wechat() -> bool:
@@ -77,7 +89,14 @@ def _in_wechat() -> bool:
 def scan(token: str) -> Any:
     """Landing page of the QR: outside WeChat a hint; inside, off to WeChat's OAuth."""
     if not _in_wechat():
-        html = render_template("phone_message.html", title="请使用微信扫一扫", message="请使用微信扫一扫", message_en="Please scan with WeChat", code="not_wechat", csrf_token=None)
+        html = render_template(
+            "phone_message.html",
+            title="请使用微信扫一扫",
+            message="请使用微信扫一扫",
+            message_en="Please scan with WeChat",
+            code="not_wechat",
+            csrf_token=None,
+        )
         return no_store(Response(html, status=403, mimetype="text/html"))
     svc = services()
     sid = read_scan_token(str(svc.settings.secret_key), token)
@@ -91,12 +110,19 @@ def scan(token: str) -> Any:
     if s["status"] == sm.EXPIRED:
         raise IdsvcError("session_expired", "二维码已过期", "The QR code has expired", status=410)
     if s["status"] in sm.FINAL:
-        raise IdsvcError("session_finished", "本次验证已结束，请在电脑上重新发起", "This verification has finished; start again on the computer", status=409)
+        raise IdsvcError(
+            "session_finished",
+            "本次验证已结束，请在电脑上重新发起",
+            "This verification has finished; start again on the computer",
+            status=409,
+        )
     if session.get("sid") == sid and session.get("openid") and session.get("openid") == s.get("openid"):
         return no_store(redirect(url_for("phone.page", session_id=sid)))
     # Each visit stores an OAuth state in Redis: cap how fast one client can make them.
     if svc.store.hit(svc.store.key("rate", "scan", request.remote_addr or "-"), 60) > SCANS_PER_MINUTE:
-        raise IdsvcError("rate_limited", "操作过于频繁，请稍后再试", "Too many requests; try again in a minute", status=429)
+        raise IdsvcError(
+            "rate_limited", "操作过于频繁，请稍后再试", "Too many requests; try again in a minute", status=429
+        )
     state = secrets.token_urlsafe(24)
     svc.store.set_json(svc.store.key("qr", "state", state), {"sid": sid}, svc.settings.session_ttl)
     session.clear()
@@ -133,7 +159,12 @@ def oauth_callback() -> Any:
     """WeChat's redirect back with ``code`` and ``state``: learn the openid, mark the session scanned."""
     code = request.args.get("code", "")
     state = request.args.get("state", "")
-    bad_state = IdsvcError("invalid_state", "授权请求无效或已被使用，请重新扫码", "The authorisation request is invalid or was replayed; scan again", status=400)
+    bad_state = IdsvcError(
+        "invalid_state",
+        "授权请求无效或已被使用，请重新扫码",
+        "The authorisation request is invalid or was replayed; scan again",
+        status=400,
+    )
     if not code or not state or len(code) > 256 or len(state) > 128:
         raise bad_state
     if not hmac.compare_digest(str(session.get("state", "")).encode(), state.encode()):
@@ -158,10 +189,20 @@ def oauth_callback() -> Any:
 
 def _my_session(session_id: str) -> sm.Session:
     if session.get("sid") != session_id or not session.get("openid"):
-        raise IdsvcError("not_your_session", "请用微信重新扫描电脑上的二维码", "Scan the QR code on the computer with WeChat again", status=403)
+        raise IdsvcError(
+            "not_your_session",
+            "请用微信重新扫描电脑上的二维码",
+            "Scan the QR code on the computer with WeChat again",
+            status=403,
+        )
     s = QrSessions(services()).get(session_id)
     if s.get("openid") != session.get("openid"):
-        raise IdsvcError("not_your_session", "该验证不属于当前微信用户", "This verification belongs to another WeChat user", status=403)
+        raise IdsvcError(
+            "not_your_session",
+            "该验证不属于当前微信用户",
+            "This verification belongs to another WeChat user",
+            status=403,
+        )
     return s
 
 
@@ -196,7 +237,12 @@ def confirm(session_id: str) -> Any:
     if isinstance(code, int) and not isinstance(code, bool):
         code = str(code)
     if not isinstance(code, str) or not code.isdigit() or len(code) > 4:
-        raise IdsvcError("invalid_input", "请选择电脑上显示的数字", "match_code must be the number shown on the computer", details={"field": "match_code"})
+        raise IdsvcError(
+            "invalid_input",
+            "请选择电脑上显示的数字",
+            "match_code must be the number shown on the computer",
+            details={"field": "match_code"},
+        )
     s = QrSessions(services()).confirm(session_id, str(session["openid"]), code)
     if _wants_json():
         return json_response(sm.public_view(s))
@@ -219,34 +265,51 @@ def upload_video(session_id: str) -> Any:
     _my_session(session_id)
     upload = request.files.get("video")
     if upload is None:
-        raise IdsvcError("invalid_input", "请上传视频", "Upload the video as multipart field `video`", details={"field": "video"})
+        raise IdsvcError(
+            "invalid_input", "请上传视频", "Upload the video as multipart field `video`", details={"field": "video"}
+        )
     limit = services().settings.max_video_bytes
     data = upload.stream.read(limit + 1)
     if len(data) > limit:
-        raise IdsvcError("payload_too_large", f"视频过大（上限 {limit // (1024 * 1024)} MB），请录制约 3 秒", "The video is too large; record about 3 seconds", status=413)
+        raise IdsvcError(
+            "payload_too_large",
+            f"视频过大（上限 {limit // (1024 * 1024)} MB），请录制约 3 秒",
+            "The video is too large; record about 3 seconds",
+            status=413,
+        )
     if not data:
-        raise IdsvcError("invalid_input", "视频为空，请重新录制", "The video is empty; record again", details={"field": "video"})
+        raise IdsvcError(
+            "invalid_input", "视频为空，请重新录制", "The video is empty; record again", details={"field": "video"}
+        )
     s, decision = verify_video(QrSessions(services()), session_id, str(session["openid"]), data)
     zh, en = _challenge_text(s.get("challenge"))
-    return json_response({
-        "status": s["status"],
-        "passed": decision.get("passed", False),
-        "reason": decision.get("reason") or s.get("last_reason"),
-        "message": decision.get("message") or "视频核验出错，请重新录制",
-        "message_en": decision.get("message_en") or "The video could not be checked; record again",
-        "challenge": s.get("challenge"),
-        "instruction": zh,
-        "instruction_en": en,
-        "attempts_left": max(0, sm.MAX_ATTEMPTS - s.get("attempts", 0)) if s["status"] == sm.CONFIRMED else 0,
-    })
+    return json_response(
+        {
+            "status": s["status"],
+            "passed": decision.get("passed", False),
+            "reason": decision.get("reason") or s.get("last_reason"),
+            "message": decision.get("message") or "视频核验出错，请重新录制",
+            "message_en": decision.get("message_en") or "The video could not be checked; record again",
+            "challenge": s.get("challenge"),
+            "instruction": zh,
+            "instruction_en": en,
+            "attempts_left": max(0, sm.MAX_ATTEMPTS - s.get("attempts", 0)) if s["status"] == sm.CONFIRMED else 0,
+        }
+    )
 
 
 def _browser_name(user_agent: str) -> str:
     ua = user_agent or ""
-    for token, name in (("Edg/", "Edge"), ("MicroMessenger", "微信"), ("Firefox/", "Firefox"), ("Chrome/", "Chrome"), ("Safari/", "Safari")):
+    for token, name in (
+        ("Edg/", "Edge"),
+        ("MicroMessenger", "微信"),
+        ("Firefox/", "Firefox"),
+        ("Chrome/", "Chrome"),
+        ("Safari/", "Safari"),
+    ):
         if token in ua:
-            os_name = next((o for k, o in (("Windows", "Windows"), ("Mac OS X", "macOS"), ("Linux", "Linux")) if k in ua), "")
+            os_name = next(
+                (o for k, o in (("Windows", "Windows"), ("Mac OS X", "macOS"), ("Linux", "Linux")) if k in ua), ""
+            )
             return f"{name}（{os_name}）" if os_name else name
     return ua[:60] or "未知浏览器"
-
-

@@ -10,11 +10,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from idsvc import audit
-from idsvc.db import Member
-from idsvc.errors import IdsvcError, not_found
+from idsvc.core import audit
+from idsvc.core.db import Member
+from idsvc.core.errors import IdsvcError, not_found
+from idsvc.core.services import Services
 from idsvc.qr import sessions as sm
-from idsvc.services import Services
 
 Clock = Callable[[], float]
 MAX_WAIT = 30
@@ -75,11 +75,23 @@ class QrSessions:
                 changed.clear()
 
     # -- writes -------------------------------------------------------------------------
-    def apply(self, sid: str, step: Callable[[sm.Session], sm.Session | None], event: str, actor: str, extra: dict[str, Any] | None = None) -> sm.Session:
+    def apply(
+        self,
+        sid: str,
+        step: Callable[[sm.Session], sm.Session | None],
+        event: str,
+        actor: str,
+        extra: dict[str, Any] | None = None,
+    ) -> sm.Session:
         return self._apply_changed(sid, step, event, actor, extra)[0]
 
     def _apply_changed(
-        self, sid: str, step: Callable[[sm.Session], sm.Session | None], event: str, actor: str, extra: dict[str, Any] | None = None
+        self,
+        sid: str,
+        step: Callable[[sm.Session], sm.Session | None],
+        event: str,
+        actor: str,
+        extra: dict[str, Any] | None = None,
     ) -> tuple[sm.Session, bool]:
         """Run one transition atomically; audit it if it changed anything.  Returns (session, changed)."""
         new, changed = self.svc.store.update_json(self._key(sid), step, publish=self.channel(sid))
@@ -108,28 +120,49 @@ class QrSessions:
         self.svc.store.redis.sadd(self._member_key(member_id), sid)
         self.svc.store.redis.expire(self._member_key(member_id), self._retention)
         with self.svc.db.session() as db:
-            audit.record(db, "session.created", actor, f"session:{sid}", {"member_id": member_id, "purpose": purpose, "desktop_ip": desktop.get("ip", "")})
+            audit.record(
+                db,
+                "session.created",
+                actor,
+                f"session:{sid}",
+                {"member_id": member_id, "purpose": purpose, "desktop_ip": desktop.get("ip", "")},
+            )
         return s, poll_token
 
     def scan(self, sid: str, openid: str) -> sm.Session:
-        s, changed = self._apply_changed(sid, lambda cur: sm.scan(cur, openid, self.clock()), "session.scanned", f"wechat:{openid}")
+        s, changed = self._apply_changed(
+            sid, lambda cur: sm.scan(cur, openid, self.clock()), "session.scanned", f"wechat:{openid}"
+        )
         if changed:  # a repeated scan by the same phone was audited the first time
             with self.svc.db.session() as db:
                 member = db.get(Member, s["member_id"])
                 if member is not None and member.openid and not hmac.compare_digest(member.openid, openid):
-                    audit.record(db, "session.openid_mismatch", f"wechat:{openid}", f"session:{sid}", {"member_id": s["member_id"]})
+                    audit.record(
+                        db,
+                        "session.openid_mismatch",
+                        f"wechat:{openid}",
+                        f"session:{sid}",
+                        {"member_id": s["member_id"]},
+                    )
         return s
 
     def confirm(self, sid: str, openid: str, code: str) -> sm.Session:
         from idsvc.liveness.challenges import pick_challenge
 
         challenge = pick_challenge(self.svc.settings.challenges)
-        return self.apply(sid, lambda cur: sm.confirm(cur, openid, code, self.clock(), challenge), "session.confirmed", f"wechat:{openid}")
+        return self.apply(
+            sid,
+            lambda cur: sm.confirm(cur, openid, code, self.clock(), challenge),
+            "session.confirmed",
+            f"wechat:{openid}",
+        )
 
     def consume(self, sid: str, actor: str, purpose: str | None, member_id: str | None) -> sm.Session:
         def step(cur: sm.Session) -> sm.Session:
             if member_id is not None and not hmac.compare_digest(cur["member_id"], member_id):
-                raise IdsvcError("member_mismatch", "验证会话不属于该会员", "This session belongs to another member", status=409)
+                raise IdsvcError(
+                    "member_mismatch", "验证会话不属于该会员", "This session belongs to another member", status=409
+                )
             return sm.consume(cur, purpose, self.clock())
 
         return self.apply(sid, step, "session.consumed", actor)

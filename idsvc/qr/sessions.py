@@ -17,7 +17,7 @@ import hmac
 import secrets
 from typing import Any
 
-from idsvc.errors import IdsvcError, conflict
+from idsvc.core.errors import IdsvcError, conflict
 
 PENDING, SCANNED, CONFIRMED, VERIFYING = "pending", "scanned", "confirmed", "verifying"
 VERIFIED, FAILED, EXPIRED, CANCELLED = "verified", "failed", "expired", "cancelled"
@@ -29,13 +29,26 @@ MAX_ATTEMPTS = 3
 # Failures the member can fix by recording again (light, framing, doing the action); the rest
 # (a photo, a face swap, another person, no ID record) end the session at once.
 RETRYABLE = frozenset(
-    {"analysis_error", "video_invalid", "too_short", "too_long", "no_face", "multiple_faces", "face_too_small", "too_dark", "too_blurry", "challenge_not_performed"}
+    {
+        "analysis_error",
+        "video_invalid",
+        "too_short",
+        "too_long",
+        "no_face",
+        "multiple_faces",
+        "face_too_small",
+        "too_dark",
+        "too_blurry",
+        "challenge_not_performed",
+    }
 )
 
 Session = dict[str, Any]
 
 
-def new_session(session_id: str, member_id: str, purpose: str, desktop: dict[str, str], now: float, ttl: int) -> Session:
+def new_session(
+    session_id: str, member_id: str, purpose: str, desktop: dict[str, str], now: float, ttl: int
+) -> Session:
     """A fresh ``pending`` session with a match code and two decoys for the phone to choose from."""
     rng = secrets.SystemRandom()
     codes = rng.sample(range(10, 100), 3)
@@ -78,13 +91,22 @@ def _require_live(s: Session, now: float) -> None:
     if is_expired(s, now) or s["status"] == EXPIRED:
         raise session_expired()
     if s["status"] == CANCELLED:
-        raise IdsvcError("session_cancelled", "本次验证已取消，请在电脑上重新发起", "This verification was cancelled; start again on the computer", status=409)
+        raise IdsvcError(
+            "session_cancelled",
+            "本次验证已取消，请在电脑上重新发起",
+            "This verification was cancelled; start again on the computer",
+            status=409,
+        )
     if s["status"] in FINAL:
-        raise conflict("session_finished", "本次验证已结束", "This verification has already finished", status=s["status"])
+        raise conflict(
+            "session_finished", "本次验证已结束", "This verification has already finished", status=s["status"]
+        )
 
 
 def session_expired() -> IdsvcError:
-    return IdsvcError("session_expired", "二维码已过期，请刷新", "The QR code has expired; refresh the page", status=410)
+    return IdsvcError(
+        "session_expired", "二维码已过期，请刷新", "The QR code has expired; refresh the page", status=410
+    )
 
 
 def expire(s: Session, now: float) -> Session | None:
@@ -98,9 +120,13 @@ def scan(s: Session, openid: str, now: float) -> Session | None:
     if s["openid"] is not None:
         if hmac.compare_digest(s["openid"], openid):
             return None
-        raise conflict("already_scanned", "二维码已被其他微信扫描", "This QR code has already been scanned by another WeChat user")
+        raise conflict(
+            "already_scanned", "二维码已被其他微信扫描", "This QR code has already been scanned by another WeChat user"
+        )
     if s["status"] != PENDING:
-        raise conflict("invalid_state", "当前状态不允许此操作", f"Not allowed in state {s['status']}", status=s["status"])
+        raise conflict(
+            "invalid_state", "当前状态不允许此操作", f"Not allowed in state {s['status']}", status=s["status"]
+        )
     return _advance(s, SCANNED, now, openid=openid, scanned_at=now)
 
 
@@ -112,9 +138,16 @@ def confirm(s: Session, openid: str, code: str, now: float, challenge: str | Non
     """
     _require_live(s, now)
     if s["openid"] is None or not hmac.compare_digest(s["openid"], openid):
-        raise IdsvcError("not_your_session", "该验证不属于当前微信用户", "This verification belongs to another WeChat user", status=403)
+        raise IdsvcError(
+            "not_your_session",
+            "该验证不属于当前微信用户",
+            "This verification belongs to another WeChat user",
+            status=403,
+        )
     if s["status"] != SCANNED:
-        raise conflict("invalid_state", "当前状态不允许此操作", f"Not allowed in state {s['status']}", status=s["status"])
+        raise conflict(
+            "invalid_state", "当前状态不允许此操作", f"Not allowed in state {s['status']}", status=s["status"]
+        )
     if hmac.compare_digest(s["match_code"].encode(), code.encode()):
         return _advance(s, CONFIRMED, now, confirmed_at=now, challenge=challenge)
     return _advance(s, FAILED, now, failure={"code": "match_code_mismatch"})
@@ -124,21 +157,34 @@ def begin_verifying(s: Session, openid: str, now: float) -> Session:
     """confirmed → verifying when the phone's video arrives; only one upload at a time gets through."""
     _require_live(s, now)
     if s["openid"] is None or not hmac.compare_digest(s["openid"], openid):
-        raise IdsvcError("not_your_session", "该验证不属于当前微信用户", "This verification belongs to another WeChat user", status=403)
+        raise IdsvcError(
+            "not_your_session",
+            "该验证不属于当前微信用户",
+            "This verification belongs to another WeChat user",
+            status=403,
+        )
     if s["status"] == VERIFYING:
-        raise conflict("verification_in_progress", "正在核验上一段视频，请稍候", "The previous video is still being checked")
+        raise conflict(
+            "verification_in_progress", "正在核验上一段视频，请稍候", "The previous video is still being checked"
+        )
     if s["status"] != CONFIRMED:
-        raise conflict("invalid_state", "当前状态不允许此操作", f"Not allowed in state {s['status']}", status=s["status"])
+        raise conflict(
+            "invalid_state", "当前状态不允许此操作", f"Not allowed in state {s['status']}", status=s["status"]
+        )
     return _advance(s, VERIFYING, now, attempts=s.get("attempts", 0) + 1)
 
 
-def finish_verifying(s: Session, passed: bool, reason: str | None, now: float, next_challenge: str | None = None) -> Session:
+def finish_verifying(
+    s: Session, passed: bool, reason: str | None, now: float, next_challenge: str | None = None
+) -> Session:
     """verifying → verified, back to confirmed with a new challenge (retryable, tries left), or failed.
 
     Not refused after the deadline: the analysis started in time, so its result stands.
     """
     if s["status"] != VERIFYING:
-        raise conflict("invalid_state", "当前状态不允许此操作", f"Not allowed in state {s['status']}", status=s["status"])
+        raise conflict(
+            "invalid_state", "当前状态不允许此操作", f"Not allowed in state {s['status']}", status=s["status"]
+        )
     if passed:
         return _advance(s, VERIFIED, now, verified_at=now, last_reason=None)
     if reason in RETRYABLE and s.get("attempts", 0) < MAX_ATTEMPTS and now < s["expires_at"]:
@@ -171,7 +217,9 @@ def public_view(s: Session) -> dict[str, Any]:
     from datetime import UTC, datetime
 
     def iso(t: float | None) -> str | None:
-        return None if t is None else datetime.fromtimestamp(t, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+        return (
+            None if t is None else datetime.fromtimestamp(t, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+        )
 
     return {
         "session_id": s["session_id"],

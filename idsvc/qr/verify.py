@@ -12,9 +12,9 @@ import os
 import tempfile
 from typing import Any
 
-from idsvc import audit
-from idsvc.db import Member, utcnow
-from idsvc.errors import IdsvcError
+from idsvc.core import audit
+from idsvc.core.db import Member, utcnow
+from idsvc.core.errors import IdsvcError
 from idsvc.qr import sessions as sm
 from idsvc.qr.service import QrSessions
 
@@ -31,7 +31,12 @@ def sniff_video(data: bytes) -> str:
     for magic, suffix in _SUFFIX_BY_MAGIC:
         if data.startswith(magic) and (suffix != ".avi" or data[8:12] == b"AVI "):
             return suffix
-    raise IdsvcError("unsupported_video_type", "请上传手机录制的视频（MP4、MOV 或 WebM）", "Upload a video recorded on the phone (MP4, MOV or WebM)", status=415)
+    raise IdsvcError(
+        "unsupported_video_type",
+        "请上传手机录制的视频（MP4、MOV 或 WebM）",
+        "Upload a video recorded on the phone (MP4, MOV or WebM)",
+        status=415,
+    )
 
 
 def _reference(qs: QrSessions, member_id: str) -> Any:
@@ -69,13 +74,26 @@ def verify_video(qs: QrSessions, sid: str, openid: str, data: bytes) -> tuple[sm
     next_challenge = pick_challenge(qs.svc.settings.challenges)
     measurements = decision.get("measurements", {})
     match = measurements.get("match") if isinstance(measurements.get("match"), dict) else {}
-    summary = {"challenge": s["challenge"], "attempt": s["attempts"], "reason": reason, "match_distance": match.get("distance")}
+    summary = {
+        "challenge": s["challenge"],
+        "attempt": s["attempts"],
+        "reason": reason,
+        "match_distance": match.get("distance"),
+    }
     event = "session.verified" if passed else "session.retry"
-    s = qs.apply(sid, lambda cur: sm.finish_verifying(cur, passed, reason, qs.clock(), next_challenge), event, f"wechat:{openid}", summary)
+    s = qs.apply(
+        sid,
+        lambda cur: sm.finish_verifying(cur, passed, reason, qs.clock(), next_challenge),
+        event,
+        f"wechat:{openid}",
+        summary,
+    )
     if passed:
         with qs.svc.db.session() as db:
             member = db.get(Member, s["member_id"])
             if member is not None and member.openid is None:
                 member.openid, member.openid_bound_at = openid, utcnow()
-                audit.record(db, "member.openid_bound", f"wechat:{openid}", f"member:{member.member_id}", {"session": sid})
+                audit.record(
+                    db, "member.openid_bound", f"wechat:{openid}", f"member:{member.member_id}", {"session": sid}
+                )
     return s, decision

@@ -8,13 +8,19 @@ from typing import Any
 from flask import Blueprint, Response, current_app, request, url_for
 from itsdangerous import BadSignature, URLSafeSerializer
 
-from idsvc.auth import bearer_token, current_principal, require_role
-from idsvc.errors import IdsvcError, forbidden, invalid_input
-from idsvc.http import int_arg, json_object, json_response, no_store, string_field
+from idsvc.core.errors import IdsvcError, forbidden, invalid_input
 from idsvc.qr import render, sessions
 from idsvc.qr.service import MAX_WAIT, QrSessions
 from idsvc.qr.tokens import make_scan_token
-from idsvc.services import services
+from idsvc.webkit.auth import bearer_token, current_principal, require_role
+from idsvc.webkit.context import services
+from idsvc.webkit.http import (
+    int_arg,
+    json_object,
+    json_response,
+    no_store,
+    string_field,
+)
 
 bp = Blueprint("qr", __name__)
 
@@ -68,7 +74,9 @@ def create_session() -> Any:
     member_id = string_field(body, "member_id", max_len=64)
     purpose = string_field(body, "purpose", max_len=32, required=False, default="login")
     if purpose not in sessions.PURPOSES:
-        raise invalid_input("purpose", f"must be one of {', '.join(sessions.PURPOSES)}", f"必须是 {', '.join(sessions.PURPOSES)} 之一")
+        raise invalid_input(
+            "purpose", f"must be one of {', '.join(sessions.PURPOSES)}", f"必须是 {', '.join(sessions.PURPOSES)} 之一"
+        )
     desktop = _desktop(body)
     principal = current_principal()
     assert principal is not None
@@ -91,7 +99,6 @@ def _authorised_session(session_id: str) -> sessions.Session:
         return s
     qs.check_poll_token(s, token)
     return s
-
 
 
 @bp.get("/v1/sessions/<session_id>")
@@ -136,8 +143,10 @@ def _qr_image(session_id: str, kind: str) -> Response:
         _authorised_session(session_id)
     s = qr_sessions().get(session_id)
     if s["status"] in sessions.FINAL:
-        raise sessions.session_expired() if s["status"] == sessions.EXPIRED else IdsvcError(
-            "session_finished", "本次验证已结束", "This verification has already finished", status=409
+        raise (
+            sessions.session_expired()
+            if s["status"] == sessions.EXPIRED
+            else IdsvcError("session_finished", "本次验证已结束", "This verification has already finished", status=409)
         )
     url = scan_url(session_id)
     data, mime = (render.png(url), "image/png") if kind == "png" else (render.svg(url), "image/svg+xml")
@@ -154,61 +163,3 @@ def qr_png(session_id: str) -> Any:
 def qr_svg(session_id: str) -> Any:
     """The session's QR code as SVG."""
     return _qr_image(session_id, "svg")
-
-
-_SESSION = {
-    "type": "object",
-    "properties": {
-        "session_id": {"type": "string"},
-        "status": {"type": "string", "enum": list(sessions.STATES)},
-        "version": {"type": "integer"},
-        "purpose": {"type": "string"},
-        "member_id": {"type": "string"},
-        "expires_at": {"type": "string", "format": "date-time"},
-        "scanned_at": {"type": ["string", "null"]},
-        "confirmed_at": {"type": ["string", "null"]},
-        "finished_at": {"type": ["string", "null"]},
-        "failure_reason": {"type": ["string", "null"]},
-        "verified_at": {"type": ["string", "null"]},
-        "attempts": {"type": "integer", "description": "videos analysed so far (at most 3)"},
-        "last_reason": {"type": ["string", "null"], "description": "why the last video did not pass"},
-        "consumed_at": {"type": ["string", "null"]},
-    },
-}
-_SID = [{"name": "session_id", "in": "path", "required": True, "schema": {"type": "string"}}]
-
-
-def _openapi() -> dict[str, Any]:
-    from idsvc.openapi import error_responses, json_body, ok
-
-    created = {**_SESSION, "properties": {**_SESSION["properties"], "poll_token": {"type": "string"}, "scan_url": {"type": "string"},
-                                          "qr_png_url": {"type": "string"}, "qr_svg_url": {"type": "string"}, "match_code": {"type": "string"}}}
-    image_params = [*_SID, {"name": "sig", "in": "query", "schema": {"type": "string"}, "description": "signature from the create response"}]
-    return {
-        "/v1/sessions": {"post": {
-            "summary": "Create a verification session", "security": [{"apiKey": []}],
-            "requestBody": json_body({"type": "object", "required": ["member_id"], "properties": {
-                "member_id": {"type": "string"}, "purpose": {"type": "string", "enum": list(sessions.PURPOSES)},
-                "desktop": {"type": "object", "properties": {"ip": {"type": "string"}, "user_agent": {"type": "string"}}}}}),
-            "responses": {"201": ok("created", created), **error_responses(400, 401, 403, 404, 429)}}},
-        "/v1/sessions/{session_id}": {
-            "get": {"summary": "Session status; long-poll with wait and version", "security": [{"pollToken": []}, {"apiKey": []}],
-                    "parameters": [*_SID, {"name": "wait", "in": "query", "schema": {"type": "integer", "minimum": 0, "maximum": 30}},
-                                   {"name": "version", "in": "query", "schema": {"type": "integer"}}],
-                    "responses": {"200": ok("the session", _SESSION), **error_responses(400, 403, 404)}},
-            "delete": {"summary": "Cancel the session", "security": [{"pollToken": []}, {"apiKey": []}], "parameters": _SID,
-                       "responses": {"200": ok("cancelled", _SESSION), **error_responses(403, 404, 409, 410)}}},
-        "/v1/sessions/{session_id}/consume": {"post": {
-            "summary": "Use a verified session's result once (re-verification before a sensitive submission)", "security": [{"apiKey": []}],
-            "parameters": _SID,
-            "requestBody": {"required": False, "content": {"application/json": {"schema": {"type": "object", "properties": {
-                "member_id": {"type": "string"}, "purpose": {"type": "string"}}}}}},
-            "responses": {"200": ok("consumed", _SESSION), **error_responses(400, 401, 403, 404, 409)}}},
-        "/v1/sessions/{session_id}/qr.png": {"get": {"summary": "QR code (PNG)", "parameters": image_params,
-                                                     "responses": {"200": ok("PNG", {"type": "string"}, "image/png"), **error_responses(403, 404, 409, 410)}}},
-        "/v1/sessions/{session_id}/qr.svg": {"get": {"summary": "QR code (SVG)", "parameters": image_params,
-                                                     "responses": {"200": ok("SVG", {"type": "string"}, "image/svg+xml"), **error_responses(403, 404, 409, 410)}}},
-    }
-
-
-OPENAPI = _openapi()

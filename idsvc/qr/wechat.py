@@ -10,7 +10,7 @@ from urllib.parse import urlencode
 
 import requests
 
-from idsvc.errors import IdsvcError
+from idsvc.core.errors import IdsvcError
 
 
 @dataclass(frozen=True)
@@ -22,7 +22,9 @@ class WeChatClient:
     timeout: float = 5.0
 
     def authorize_url(self, redirect_uri: str, state: str, scope: str = "snsapi_base") -> str:
-        query = urlencode({"appid": self.appid, "redirect_uri": redirect_uri, "response_type": "code", "scope": scope, "state": state})
+        query = urlencode(
+            {"appid": self.appid, "redirect_uri": redirect_uri, "response_type": "code", "scope": scope, "state": state}
+        )
         return f"{self.oauth_base}oauth2/authorize?{query}#wechat_redirect"
 
     def exchange_code(self, code: str) -> str:
@@ -35,7 +37,9 @@ class WeChatClient:
             )
             data = resp.json()
         except (requests.RequestException, ValueError) as exc:
-            raise IdsvcError("wechat_unavailable", "微信服务暂时不可用，请稍后重试", "WeChat is unavailable; retry later", status=502) from exc
+            raise IdsvcError(
+                "wechat_unavailable", "微信服务暂时不可用，请稍后重试", "WeChat is unavailable; retry later", status=502
+            ) from exc
         if not isinstance(data, dict) or data.get("errcode") or not data.get("openid"):
             errcode = data.get("errcode") if isinstance(data, dict) else None
             raise IdsvcError(

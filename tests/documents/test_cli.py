@@ -8,8 +8,8 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from idsvc.cli import cli
-from idsvc.documents.defects import clean_signature_scan
-from idsvc.documents.synth import to_png
+from tests.factories.documents_defects import clean_signature_scan
+from tests.factories.documents_synth import to_png
 
 
 def _run(*args: str):

@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import io
-import zlib
 import struct
+import zlib
 
 import numpy as np
 import pytest
 from PIL import Image
 
+from idsvc.core.errors import IdsvcError
 from idsvc.documents import check_seal, check_signature
 from idsvc.documents.decode import decode
 from idsvc.documents.scale import from_declaration
-from idsvc.errors import IdsvcError
 
 
 def _png(w: int = 300, h: int = 200, dpi: float | None = 300) -> bytes:
@@ -31,11 +31,17 @@ def _jpeg(w: int = 300, h: int = 200, **kw) -> bytes:
 
 def _huge_png_header(w: int, h: int) -> bytes:
     """A valid PNG signature + IHDR claiming w×h, with a tiny (truncated) IDAT: a decompression bomb shape."""
+
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
 
     ihdr = struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\x00" * 1000)) + chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", ihdr)
+        + chunk(b"IDAT", zlib.compress(b"\x00" * 1000))
+        + chunk(b"IEND", b"")
+    )
 
 
 def _gif_animation() -> bytes:
@@ -99,8 +105,17 @@ def test_jfif_unit_zero_is_no_dpi() -> None:
     assert info.declared_dpi is None
 
 
-@pytest.mark.parametrize(("declared", "camera", "trusted"), [(72, False, False), (96, False, False), (300, False, True),
-                                                               (600, False, True), (300, True, False), (None, False, False)])
+@pytest.mark.parametrize(
+    ("declared", "camera", "trusted"),
+    [
+        (72, False, False),
+        (96, False, False),
+        (300, False, True),
+        (600, False, True),
+        (300, True, False),
+        (None, False, False),
+    ],
+)
 def test_dpi_trust(declared, camera, trusted) -> None:
     assert (from_declaration(declared, camera).dpi is not None) == trusted
 
@@ -126,9 +141,12 @@ def test_greyscale_png_is_accepted_but_flagged() -> None:
 @pytest.mark.parametrize("fill", ["black", "white", "noise", "red"])
 def test_degenerate_images_are_results_not_crashes(fill: str) -> None:
     rng = np.random.default_rng(1)
-    img = {"black": np.zeros((200, 300, 3), np.uint8), "white": np.full((200, 300, 3), 250, np.uint8),
-           "noise": rng.integers(0, 255, (200, 300, 3), dtype=np.uint8),
-           "red": np.tile(np.array([200, 30, 40], np.uint8), (200, 300, 1))}[fill]
+    img = {
+        "black": np.zeros((200, 300, 3), np.uint8),
+        "white": np.full((200, 300, 3), 250, np.uint8),
+        "noise": rng.integers(0, 255, (200, 300, 3), dtype=np.uint8),
+        "red": np.tile(np.array([200, 30, 40], np.uint8), (200, 300, 1)),
+    }[fill]
     buf = io.BytesIO()
     Image.fromarray(img).save(buf, format="PNG", dpi=(300, 300))
     sig, seal = check_signature(buf.getvalue()), check_seal(buf.getvalue())

@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import pytest
 
 from idsvc.documents import check_seal, check_signature
+from tests.factories import documents_golden as eval_docs  # the one table, shared with `make eval-docs`
 
-from .conftest import REPO, sample
-
-_spec = importlib.util.spec_from_file_location("eval_docs", REPO / "scripts" / "eval_docs.py")
-eval_docs = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(eval_docs)  # the one table of expectations, shared with `make eval-docs`
+from .conftest import sample
 
 # The design documents this miss: the ruled-line detector does not see hard15's tilted, shadowed lines.
 KNOWN_MISSES = {"vote_hard15.jpg"}
@@ -23,7 +19,7 @@ KNOWN_MISSES = {"vote_hard15.jpg"}
 def test_signature_sample(docs_dir: Path, name: str) -> None:
     overall, rules, _ = eval_docs.SIGNATURES[name]
     r = check_signature(sample(docs_dir, name))
-    ok, why = eval_docs._match(r, overall, rules)
+    ok, why = eval_docs.match(r, overall, rules)
     if name in KNOWN_MISSES:
         assert r.verdict.value != "pass"  # still shown to a reviewer (lighting WARN)
         return
@@ -34,15 +30,20 @@ def test_signature_sample(docs_dir: Path, name: str) -> None:
 def test_seal_sample(docs_dir: Path, name: str) -> None:
     tpl, overall, rules, _ = eval_docs.SEALS[name]
     r = check_seal(sample(docs_dir, name), tpl)
-    ok, why = eval_docs._match(r, overall, rules)
+    ok, why = eval_docs.match(r, overall, rules)
     assert ok, why
 
 
-@pytest.mark.parametrize(("name", "long_mm", "short_mm"), [
-    ("synth_seal_square20_red_ok.png", 20.0, 20.0), ("synth_seal_round16_red_ok.png", 16.0, 16.0),
-    ("synth_seal_rect20x10_red_ok.png", 20.0, 10.0), ("synth_seal_square30_red_oversize.png", 30.0, 30.0),
-    ("synth_seal_square20_blue_bad.png", 20.0, 20.0),
-])
+@pytest.mark.parametrize(
+    ("name", "long_mm", "short_mm"),
+    [
+        ("synth_seal_square20_red_ok.png", 20.0, 20.0),
+        ("synth_seal_round16_red_ok.png", 16.0, 16.0),
+        ("synth_seal_rect20x10_red_ok.png", 20.0, 10.0),
+        ("synth_seal_square30_red_oversize.png", 30.0, 30.0),
+        ("synth_seal_square20_blue_bad.png", 20.0, 20.0),
+    ],
+)
 def test_seal_size_within_0_3_mm(docs_dir: Path, name: str, long_mm: float, short_mm: float) -> None:
     m = check_seal(sample(docs_dir, name)).measurements
     assert m["long_mm"] == pytest.approx(long_mm, abs=0.3)
@@ -75,10 +76,30 @@ def test_whole_page_is_not_a_signature(docs_dir: Path) -> None:
 def test_result_json_shape(docs_dir: Path) -> None:
     d = check_signature(sample(docs_dir, "vote_easy8.jpg")).to_dict()
     assert set(d) >= {"verdict", "checks", "dpi", "dpi_source"}
-    assert [c["id"] for c in d["checks"]] == ["file", "scale", "single_signature", "lighting", "paper_white", "ruled_lines",
-                                             "ink_black", "stroke_width", "sharpness", "contrast", "skew"]
+    assert [c["id"] for c in d["checks"]] == [
+        "file",
+        "scale",
+        "single_signature",
+        "lighting",
+        "paper_white",
+        "ruled_lines",
+        "ink_black",
+        "stroke_width",
+        "sharpness",
+        "contrast",
+        "skew",
+    ]
     for c in d["checks"]:
         assert set(c) >= {"id", "verdict", "value", "unit", "range", "message", "message_en"}
     s = check_seal(sample(docs_dir, "synth_seal_square20_red_ok.png")).to_dict()
-    assert [c["id"] for c in s["checks"]] == ["file", "scale", "ink_red", "complete", "shape", "size", "rotation", "text"]
+    assert [c["id"] for c in s["checks"]] == [
+        "file",
+        "scale",
+        "ink_red",
+        "complete",
+        "shape",
+        "size",
+        "rotation",
+        "text",
+    ]
     assert s["dpi_source"] == "declared" and s["dpi"] == 300

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from idsvc.documents.defects import clean_seal, clean_signature_scan, recolour_ink
 from idsvc.documents.models import DocumentFiling
-from idsvc.documents.synth import to_png
+from tests.factories.documents_defects import clean_seal, clean_signature_scan, recolour_ink
+from tests.factories.documents_synth import to_png
 
 from .conftest import sample
 from .test_decode import BAD
@@ -19,8 +19,12 @@ pytestmark = pytest.mark.integration
 
 
 def _post(client, url: str, data: bytes, key: str, filename: str = "upload.jpg", **form):
-    return client.post(url, data={"image": (io.BytesIO(data), filename), **form}, headers={"Authorization": key},
-                       content_type="multipart/form-data")
+    return client.post(
+        url,
+        data={"image": (io.BytesIO(data), filename), **form},
+        headers={"Authorization": key},
+        content_type="multipart/form-data",
+    )
 
 
 def test_signature_check_200_even_when_it_fails(client, platform_key: str, docs_dir: Path) -> None:
@@ -36,7 +40,9 @@ def test_seal_check_with_template_overrides(client, platform_key: str, docs_dir:
     data = sample(docs_dir, "synth_seal_round16_red_ok.png")
     default = _post(client, "/v1/documents/seal/check", data, platform_key, "s.png").get_json()
     assert default["verdict"] == "fail"  # default template: square 20 mm
-    tuned = _post(client, "/v1/documents/seal/check", data, platform_key, "s.png", shape="round", size_mm="16").get_json()
+    tuned = _post(
+        client, "/v1/documents/seal/check", data, platform_key, "s.png", shape="round", size_mm="16"
+    ).get_json()
     assert tuned["verdict"] == "pass", tuned["checks"]
     bad = _post(client, "/v1/documents/seal/check", data, platform_key, "s.png", shape="star")
     assert bad.status_code == 400 and bad.get_json()["error"]["code"] == "invalid_input"

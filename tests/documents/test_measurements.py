@@ -6,11 +6,19 @@ import cv2
 import numpy as np
 import pytest
 
-from idsvc.documents import paper, strokes, synth
+from idsvc.documents import paper, strokes
 from idsvc.documents.api import check_signature
-from idsvc.documents.defects import PPM_300, clean_signature_scan, on_table, recolour_ink, ruled, shadow
 from idsvc.documents.imaging import grey, hue_in, ink_mask
 from idsvc.documents.signature import measure
+from tests.factories import documents_synth as synth
+from tests.factories.documents_defects import (
+    PPM_300,
+    clean_signature_scan,
+    on_table,
+    recolour_ink,
+    ruled,
+    shadow,
+)
 
 
 def _line_image(width_px: float, blur: float, ink: float = 0.06) -> np.ndarray:
@@ -30,8 +38,19 @@ def _line_image(width_px: float, blur: float, ink: float = 0.06) -> np.ndarray:
 # blurred thin stroke's core never reaches the true ink darkness, so Σ darkness ÷ core over-reads.
 @pytest.mark.parametrize(
     ("width", "blur", "tol"),
-    [(3.0, 0, 0.08), (3.0, 1.0, 0.12), (4.7, 0, 0.08), (4.7, 1.0, 0.08), (4.7, 1.5, 0.12), (5.9, 0, 0.08), (5.9, 2.0, 0.12),
-     (8.3, 0, 0.08), (8.3, 2.0, 0.12), (11.8, 1.0, 0.08), (11.8, 2.0, 0.12)],
+    [
+        (3.0, 0, 0.08),
+        (3.0, 1.0, 0.12),
+        (4.7, 0, 0.08),
+        (4.7, 1.0, 0.08),
+        (4.7, 1.5, 0.12),
+        (5.9, 0, 0.08),
+        (5.9, 2.0, 0.12),
+        (8.3, 0, 0.08),
+        (8.3, 2.0, 0.12),
+        (11.8, 1.0, 0.08),
+        (11.8, 2.0, 0.12),
+    ],
 )
 def test_stroke_width_is_blur_invariant(width: float, blur: float, tol: float) -> None:
     g = _line_image(width, blur)
@@ -72,7 +91,13 @@ def test_thin_pen_is_flagged_and_medium_passes() -> None:
 
 @pytest.mark.parametrize(
     ("colour", "verdict"),
-    [((25, 25, 30), "pass"), ((40, 60, 170), "fail"), ((30, 130, 60), "fail"), ((135, 135, 135), "fail"), ((150, 40, 40), "fail")],
+    [
+        ((25, 25, 30), "pass"),
+        ((40, 60, 170), "fail"),
+        ((30, 130, 60), "fail"),
+        ((135, 135, 135), "fail"),
+        ((150, 40, 40), "fail"),
+    ],
 )
 def test_ink_colour(colour: tuple[int, int, int], verdict: str) -> None:
     img = recolour_ink(clean_signature_scan(), colour)

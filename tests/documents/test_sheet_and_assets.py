@@ -11,11 +11,17 @@ import pytest
 from PIL import Image
 
 from idsvc.documents import SealTemplate, check_seal, check_signature, sheet_pdf
-from idsvc.documents.defects import seal_defects, signature_defects
 from idsvc.documents.rectify import detect_markers
 from idsvc.documents.sheet import BOXES, PAGE_MM
-from idsvc.documents.synth import filled_sheet, photograph, render_sheet, to_jpeg, to_png
 from idsvc.documents.similarity import compare
+from tests.factories.documents_defects import seal_defects, signature_defects
+from tests.factories.documents_synth import (
+    filled_sheet,
+    photograph,
+    render_sheet,
+    to_jpeg,
+    to_png,
+)
 
 from .conftest import sample
 
@@ -38,7 +44,9 @@ def test_sheet_pdf_is_one_a4_page_with_chinese_text_and_all_markers() -> None:
 @pytest.fixture(scope="module")
 def sheet_photo() -> bytes:
     page = filled_sheet(12.0, (20.0, 20.0), seal_kind="square", pen_mm=0.5)
-    return photograph(page, out_size=(4000, 3000), tilt=0.15, rotate_deg=6.0, gradient=0.35, noise=3.0, quality=85, seed=4)
+    return photograph(
+        page, out_size=(4000, 3000), tilt=0.15, rotate_deg=6.0, gradient=0.35, noise=3.0, quality=85, seed=4
+    )
 
 
 @pytest.mark.slow
@@ -124,4 +132,4 @@ def test_every_generated_defect_is_flagged_by_its_rule(docs_dir) -> None:
 def test_box_layout_leaves_room_for_markers() -> None:
     for box in BOXES.values():
         for x, y in box.marker_origins().values():
-            assert 5 <= x and x + 16 <= PAGE_MM[0] - 5 and 5 <= y and y + 16 <= PAGE_MM[1] - 5
+            assert x >= 5 and x + 16 <= PAGE_MM[0] - 5 and y >= 5 and y + 16 <= PAGE_MM[1] - 5

@@ -30,9 +30,19 @@ def browser(tmp_path: Any) -> Any:
         pytest.fail("Debian's chromium and chromium-driver are required (scripts/ensure_services.sh installs them)")
     options = webdriver.ChromeOptions()
     options.binary_location = chromium
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync", "--window-size=1100,800",
-                 f"--user-data-dir={tmp_path / 'profile'}"):
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--window-size=1100,800",
+        f"--user-data-dir={tmp_path / 'profile'}",
+    ):
         options.add_argument(flag)
     drv = webdriver.Chrome(service=Service(driver), options=options)
     yield drv
@@ -58,6 +68,7 @@ def test_desktop_page_follows_the_phone(browser: Any, live_server: str, tmp_path
     img = browser.find_element(By.ID, "qr")
     wait_for(lambda: browser.execute_script("return arguments[0].complete && arguments[0].naturalWidth > 0", img))
     match_code = browser.find_element(By.ID, "match").text
+
     # Read the QR the way a phone camera would: from the pixels on screen (again if a busy
     # machine captured the frame before the image was painted).
     def read_qr() -> str:
@@ -78,7 +89,12 @@ def test_desktop_page_follows_the_phone(browser: Any, live_server: str, tmp_path
     assert match_code in Phone.choices(page.text)
 
     t0 = time.monotonic()
-    assert phone.confirm(live_server, scan_url and page.url.rsplit("/", 1)[1], match_code, Phone.csrf(page.text)).json()["status"] == "confirmed"
+    assert (
+        phone.confirm(live_server, scan_url and page.url.rsplit("/", 1)[1], match_code, Phone.csrf(page.text)).json()[
+            "status"
+        ]
+        == "confirmed"
+    )
     wait_for(lambda: status.get_attribute("data-status") == "confirmed", timeout=5)
     # Generous for a loaded CI machine; the 200 ms wake-up itself is measured in tests/qr/test_flow.py.
     assert time.monotonic() - t0 < 2.0

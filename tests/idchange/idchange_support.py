@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from idsvc.idnumber import check_char
+from idsvc.core.idnumber import check_char
 
 
 def make_id(region: str, born: str, seq: str) -> str:
@@ -71,22 +71,49 @@ class Api:
         self.keys = keys
         self.proof = proof
 
-    def file(self, member_id: str = "m-1001", new_id_number: str = NEW, *, proof: bytes | None = None, key: str | None = None,
-             reason: str = "公安机关更正出生日期", filename: str = "proof.pdf", mimetype: str = "application/pdf") -> Any:
-        data = {"member_id": member_id, "new_id_number": new_id_number, "reason": reason,
-                "proof": (io.BytesIO(self.proof if proof is None else proof), filename, mimetype)}
-        return self.client.post("/v1/id-changes", data=data, content_type="multipart/form-data",
-                                headers={"Authorization": key or self.keys.platform})
+    def file(
+        self,
+        member_id: str = "m-1001",
+        new_id_number: str = NEW,
+        *,
+        proof: bytes | None = None,
+        key: str | None = None,
+        reason: str = "公安机关更正出生日期",
+        filename: str = "proof.pdf",
+        mimetype: str = "application/pdf",
+    ) -> Any:
+        data = {
+            "member_id": member_id,
+            "new_id_number": new_id_number,
+            "reason": reason,
+            "proof": (io.BytesIO(self.proof if proof is None else proof), filename, mimetype),
+        }
+        return self.client.post(
+            "/v1/id-changes",
+            data=data,
+            content_type="multipart/form-data",
+            headers={"Authorization": key or self.keys.platform},
+        )
 
     def review(self, rid: str, decision: str, comment: str | None = None, key: str | None = None) -> Any:
-        return self.client.post(f"/v1/id-changes/{rid}/review", json=_body(decision, comment), headers={"Authorization": key or self.keys.local})
+        return self.client.post(
+            f"/v1/id-changes/{rid}/review",
+            json=_body(decision, comment),
+            headers={"Authorization": key or self.keys.local},
+        )
 
     def decide(self, rid: str, decision: str, comment: str | None = None, key: str | None = None) -> Any:
-        return self.client.post(f"/v1/id-changes/{rid}/decision", json=_body(decision, comment), headers={"Authorization": key or self.keys.national})
+        return self.client.post(
+            f"/v1/id-changes/{rid}/decision",
+            json=_body(decision, comment),
+            headers={"Authorization": key or self.keys.national},
+        )
 
     def withdraw(self, rid: str, key: str | None = None, comment: str | None = None) -> Any:
         kwargs: dict[str, Any] = {"json": {"comment": comment}} if comment else {}
-        return self.client.post(f"/v1/id-changes/{rid}/withdraw", headers={"Authorization": key or self.keys.platform}, **kwargs)
+        return self.client.post(
+            f"/v1/id-changes/{rid}/withdraw", headers={"Authorization": key or self.keys.platform}, **kwargs
+        )
 
     def get(self, path: str, key: str | None = None, **params: Any) -> Any:
         return self.client.get(path, query_string=params, headers={"Authorization": key or self.keys.platform})
@@ -104,7 +131,6 @@ class Api:
 
 def _body(decision: str, comment: str | None) -> dict[str, Any]:
     return {"decision": decision, **({"comment": comment} if comment is not None else {})}
-
 
 
 def error_code(response: Any) -> str:

@@ -11,10 +11,10 @@ import requests
 from idchange_support import NEW, OLD, Api, Keys, make_id, png_bytes
 from sqlalchemy import func, select
 
-from idsvc import audit
-from idsvc.db import IdRecord, Member, MemberIdHistory
+from idsvc.core import audit
+from idsvc.core.db import IdRecord, Member, MemberIdHistory
+from idsvc.core.services import Services
 from idsvc.idchange.models import ChangeEvent, ChangeRequest
-from idsvc.services import Services
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -30,7 +30,7 @@ def _race(calls: list[Callable[[], requests.Response]]) -> list[requests.Respons
         barrier.wait()
         try:
             results[i] = calls[i]()
-        except Exception as exc:  # noqa: BLE001 - surfaced by the assertions below
+        except Exception as exc:
             results[i] = exc
 
     threads = [threading.Thread(target=run, args=(i,)) for i in range(len(calls))]
@@ -43,7 +43,9 @@ def _race(calls: list[Callable[[], requests.Response]]) -> list[requests.Respons
 
 
 @pytest.mark.parametrize("round_", range(3))
-def test_concurrent_approve_and_reject(live_server: str, api: Api, keys: Keys, enrol: Callable[..., Any], services: Services, round_: int) -> None:
+def test_concurrent_approve_and_reject(
+    live_server: str, api: Api, keys: Keys, enrol: Callable[..., Any], services: Services, round_: int
+) -> None:
     enrol()
     rid = api.forwarded()
     url = f"{live_server}/v1/id-changes/{rid}/decision"
@@ -60,7 +62,11 @@ def test_concurrent_approve_and_reject(live_server: str, api: Api, keys: Keys, e
 
     with services.db.session() as db:
         req = db.get(ChangeRequest, rid)
-        decisions = db.execute(select(ChangeEvent).where(ChangeEvent.request_id == rid, ChangeEvent.role == "national")).scalars().all()
+        decisions = (
+            db.execute(select(ChangeEvent).where(ChangeEvent.request_id == rid, ChangeEvent.role == "national"))
+            .scalars()
+            .all()
+        )
         member = db.get(Member, "m-1001")
         history = db.execute(select(func.count()).select_from(MemberIdHistory)).scalar_one()
         new_record = db.get(IdRecord, NEW)
@@ -73,14 +79,22 @@ def test_concurrent_approve_and_reject(live_server: str, api: Api, keys: Keys, e
         assert member is not None and member.id_number == OLD and history == 0 and new_record is None
 
 
-def test_concurrent_filings_for_one_member(live_server: str, keys: Keys, enrol: Callable[..., Any], services: Services) -> None:
+def test_concurrent_filings_for_one_member(
+    live_server: str, keys: Keys, enrol: Callable[..., Any], services: Services
+) -> None:
     enrol()
 
     def call(i: int) -> Callable[[], requests.Response]:
         # Different proofs and numbers per caller: a loser must leave no blob and no row behind.
         files = {"proof": ("p.png", png_bytes(40, 30, seed=i), "image/png")}
-        data = {"member_id": "m-1001", "new_id_number": make_id("110102", "19900307", f"{i:03d}"), "reason": f"第 {i} 次提交"}
-        return lambda: requests.post(f"{live_server}/v1/id-changes", data=data, files=files, headers={"Authorization": keys.platform}, timeout=60)
+        data = {
+            "member_id": "m-1001",
+            "new_id_number": make_id("110102", "19900307", f"{i:03d}"),
+            "reason": f"第 {i} 次提交",
+        }
+        return lambda: requests.post(
+            f"{live_server}/v1/id-changes", data=data, files=files, headers={"Authorization": keys.platform}, timeout=60
+        )
 
     responses = _race([call(i) for i in range(THREADS)])
     assert sorted(r.status_code for r in responses) == [201] + [409] * (THREADS - 1), [r.text for r in responses]
@@ -92,20 +106,33 @@ def test_concurrent_filings_for_one_member(live_server: str, keys: Keys, enrol: 
     assert services.blobs.digests() == [rows[0].proof_sha256]
 
 
-def test_concurrent_withdraw_and_forward(live_server: str, api: Api, keys: Keys, enrol: Callable[..., Any], services: Services) -> None:
+def test_concurrent_withdraw_and_forward(
+    live_server: str, api: Api, keys: Keys, enrol: Callable[..., Any], services: Services
+) -> None:
     enrol()
     rid = api.filed()
     base = f"{live_server}/v1/id-changes/{rid}"
     calls: list[Callable[[], requests.Response]] = []
     for i in range(THREADS):
         if i % 2:
-            calls.append(lambda: requests.post(f"{base}/withdraw", headers={"Authorization": keys.platform}, timeout=60))
+            calls.append(
+                lambda: requests.post(f"{base}/withdraw", headers={"Authorization": keys.platform}, timeout=60)
+            )
         else:
-            calls.append(lambda: requests.post(f"{base}/review", json={"decision": "forward"}, headers={"Authorization": keys.local}, timeout=60))
+            calls.append(
+                lambda: requests.post(
+                    f"{base}/review", json={"decision": "forward"}, headers={"Authorization": keys.local}, timeout=60
+                )
+            )
     responses = _race(calls)
     ok = [r for r in responses if r.status_code == 200]
     # A forward may be followed by a withdrawal (forwarded is not final); never two of the same move.
     assert 1 <= len(ok) <= 2 and all(r.status_code in (200, 409) for r in responses)
     with services.db.session() as db:
-        moves = [e.action for e in db.execute(select(ChangeEvent).where(ChangeEvent.request_id == rid).order_by(ChangeEvent.id)).scalars()]
+        moves = [
+            e.action
+            for e in db.execute(
+                select(ChangeEvent).where(ChangeEvent.request_id == rid).order_by(ChangeEvent.id)
+            ).scalars()
+        ]
     assert moves in (["submit", "withdraw"], ["submit", "forward", "withdraw"])

@@ -22,7 +22,7 @@ import redis
 import requests
 from idchange_support import NEW, OLD, face_encoding, pdf_proof, run_cli
 
-from idsvc.db import Base, Database, IdRecord, Member
+from idsvc.core.db import Base, Database, IdRecord, Member
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -50,8 +50,13 @@ class Server:
     def start(self) -> None:
         exe = Path(sys.executable).with_name("idsvc")
         with self.log.open("ab") as log:
-            self.proc = subprocess.Popen([str(exe), "serve", "--port", str(self.port), "--workers", "2", "--threads", "8"],
-                                         env=self.env, stdout=log, stderr=log, start_new_session=True)
+            self.proc = subprocess.Popen(
+                [str(exe), "serve", "--port", str(self.port), "--workers", "2", "--threads", "8"],
+                env=self.env,
+                stdout=log,
+                stderr=log,
+                start_new_session=True,
+            )
         deadline = time.monotonic() + START_TIMEOUT
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -85,8 +90,15 @@ def stack(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Serv
         db.dispose()
     prefix = f"idsvc-durable-{uuid.uuid4().hex[:12]}"
     env = {k: v for k, v in os.environ.items() if not k.startswith("IDSVC_")}
-    env.update(IDSVC_ENV="test", IDSVC_DATABASE_URL=url, IDSVC_REDIS_URL=REDIS_URL, IDSVC_REDIS_PREFIX=prefix,
-               IDSVC_SECRET_KEY="durability-test-secret-key-0123456789", IDSVC_BLOB_DIR=str(tmp_path / "blobs"), IDSVC_LOG_LEVEL="WARNING")
+    env.update(
+        IDSVC_ENV="test",
+        IDSVC_DATABASE_URL=url,
+        IDSVC_REDIS_URL=REDIS_URL,
+        IDSVC_REDIS_PREFIX=prefix,
+        IDSVC_SECRET_KEY="durability-test-secret-key-0123456789",
+        IDSVC_BLOB_DIR=str(tmp_path / "blobs"),
+        IDSVC_LOG_LEVEL="WARNING",
+    )
     server = Server(env, tmp_path / "serve.log")
     yield server, env
     server.stop(signal.SIGKILL)
@@ -118,8 +130,13 @@ def test_request_survives_restarts(stack: tuple[Server, dict[str, str]]) -> None
 
     proof = pdf_proof("重启测试用证明")
     server.start()
-    filed = requests.post(f"{server.base}/v1/id-changes", headers=auth(platform), timeout=30,
-                          data={"member_id": "m-9", "new_id_number": NEW, "reason": "公安更正"}, files={"proof": ("p.pdf", proof, "application/pdf")})
+    filed = requests.post(
+        f"{server.base}/v1/id-changes",
+        headers=auth(platform),
+        timeout=30,
+        data={"member_id": "m-9", "new_id_number": NEW, "reason": "公安更正"},
+        files={"proof": ("p.pdf", proof, "application/pdf")},
+    )
     assert filed.status_code == 201, filed.text
     rid = filed.json()["request_id"]
     server.stop(signal.SIGKILL)  # no graceful shutdown: only what was committed survives
@@ -128,11 +145,21 @@ def test_request_survives_restarts(stack: tuple[Server, dict[str, str]]) -> None
     again: Any = requests.get(f"{server.base}/v1/id-changes/{rid}", headers=auth(local), timeout=30).json()
     assert again["state"] == "submitted" and again["new_id_number"] == NEW
     assert requests.get(f"{server.base}/v1/id-changes/{rid}/proof", headers=auth(local), timeout=30).content == proof
-    assert requests.post(f"{server.base}/v1/id-changes/{rid}/review", headers=auth(local), json={"decision": "forward"}, timeout=30).status_code == 200
+    assert (
+        requests.post(
+            f"{server.base}/v1/id-changes/{rid}/review", headers=auth(local), json={"decision": "forward"}, timeout=30
+        ).status_code
+        == 200
+    )
     server.stop(signal.SIGTERM)
 
     server.start()
-    approved = requests.post(f"{server.base}/v1/id-changes/{rid}/decision", headers=auth(national), json={"decision": "approve", "comment": "同意"}, timeout=30)
+    approved = requests.post(
+        f"{server.base}/v1/id-changes/{rid}/decision",
+        headers=auth(national),
+        json={"decision": "approve", "comment": "同意"},
+        timeout=30,
+    )
     assert approved.status_code == 200, approved.text
     assert [h["to_state"] for h in approved.json()["history"]] == ["submitted", "forwarded", "approved"]
     member = requests.get(f"{server.base}/v1/members/m-9", headers=auth(platform), timeout=30).json()

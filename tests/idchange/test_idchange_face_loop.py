@@ -12,8 +12,8 @@ import cv2
 import pytest
 import requests
 
-from idsvc.db import IdRecord
-from idsvc.idnumber import to_18
+from idsvc.core.db import IdRecord
+from idsvc.core.idnumber import to_18
 from tests.qr.phone import Desktop, Phone
 
 pytestmark = [pytest.mark.integration, pytest.mark.model]
@@ -24,7 +24,9 @@ CURRENT = to_18(LEGACY)  # what the national ID record (the reference face) is f
 
 @pytest.fixture
 def settings(settings: Any, wechat_server: str) -> Any:
-    return settings.replace(wechat_api_base=f"{wechat_server}/", wechat_oauth_base=f"{wechat_server}/connect/", challenges=("blink",))
+    return settings.replace(
+        wechat_api_base=f"{wechat_server}/", wechat_oauth_base=f"{wechat_server}/connect/", challenges=("blink",)
+    )
 
 
 def verify_once(desktop: Desktop, base: str, clip: bytes) -> dict[str, Any]:
@@ -33,19 +35,30 @@ def verify_once(desktop: Desktop, base: str, clip: bytes) -> dict[str, Any]:
     page = phone.scan(s["scan_url"])
     csrf = Phone.csrf(page.text)
     assert phone.confirm(base, s["session_id"], s["match_code"], csrf).json()["status"] == "confirmed"
-    r = phone.http.post(f"{base}/m/sessions/{s['session_id']}/video", files={"video": ("v.mp4", clip, "video/mp4")},
-                        headers={"X-CSRF-Token": csrf, "Accept": "application/json"}, timeout=60)
+    r = phone.http.post(
+        f"{base}/m/sessions/{s['session_id']}/video",
+        files={"video": ("v.mp4", clip, "video/mp4")},
+        headers={"X-CSRF-Token": csrf, "Accept": "application/json"},
+        timeout=60,
+    )
     assert r.status_code == 200, r.text
     return r.json()
 
 
-def test_changed_id_number_unblocks_face_verification(live_server: str, keys: Any, make_member: Any, services: Any,
-                                                      shared_dir: Path, tmp_path: Path, proof_files: dict[str, bytes]) -> None:
-    from idsvc.liveness import synth
+def test_changed_id_number_unblocks_face_verification(
+    live_server: str,
+    keys: Any,
+    make_member: Any,
+    services: Any,
+    data_dir: Path,
+    tmp_path: Path,
+    proof_files: dict[str, bytes],
+) -> None:
     from idsvc.liveness.enrol import encode_reference_photo
     from idsvc.liveness.match import encoding_to_bytes
+    from tests.factories import liveness_synth as synth
 
-    src = shared_dir / "data/videos/liveportrait-d13.mp4"
+    src = data_dir / "videos/liveportrait-d13.mp4"
     clip = synth.cut(src, tmp_path / "w.mp4", 0.3, 3.0).read_bytes()
     cap = cv2.VideoCapture(str(src))
     cap.set(cv2.CAP_PROP_POS_MSEC, 8000)
@@ -61,16 +74,28 @@ def test_changed_id_number_unblocks_face_verification(live_server: str, keys: An
     assert before["status"] == "failed" and before["reason"] == "id_record_not_found"
     assert "身份证号变更申请" in before["message"]
 
-    filed = requests.post(f"{live_server}/v1/id-changes", headers={"Authorization": keys.platform}, timeout=10,
-                          data={"member_id": "m-1001", "new_id_number": CURRENT, "reason": "一代证升级为二代证"},
-                          files={"proof": ("proof.pdf", proof_files["pdf"], "application/pdf")})
+    filed = requests.post(
+        f"{live_server}/v1/id-changes",
+        headers={"Authorization": keys.platform},
+        timeout=10,
+        data={"member_id": "m-1001", "new_id_number": CURRENT, "reason": "一代证升级为二代证"},
+        files={"proof": ("proof.pdf", proof_files["pdf"], "application/pdf")},
+    )
     assert filed.status_code == 201, filed.text
     rid = filed.json()["request_id"]
-    r = requests.post(f"{live_server}/v1/id-changes/{rid}/review", json={"decision": "forward", "comment": "材料齐全"},
-                      headers={"Authorization": keys.local}, timeout=10)
+    r = requests.post(
+        f"{live_server}/v1/id-changes/{rid}/review",
+        json={"decision": "forward", "comment": "材料齐全"},
+        headers={"Authorization": keys.local},
+        timeout=10,
+    )
     assert r.status_code == 200, r.text
-    r = requests.post(f"{live_server}/v1/id-changes/{rid}/decision", json={"decision": "approve", "comment": "同意"},
-                      headers={"Authorization": keys.national}, timeout=10)
+    r = requests.post(
+        f"{live_server}/v1/id-changes/{rid}/decision",
+        json={"decision": "approve", "comment": "同意"},
+        headers={"Authorization": keys.national},
+        timeout=10,
+    )
     assert r.status_code == 200, r.text
 
     after = verify_once(desktop, live_server, clip)

@@ -7,14 +7,24 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from idchange_support import NEW, OLD, Api, Keys, cli_env, error_code, face_encoding, make_id, run_cli
+from idchange_support import (
+    NEW,
+    OLD,
+    Api,
+    Keys,
+    cli_env,
+    error_code,
+    face_encoding,
+    make_id,
+    run_cli,
+)
 from sqlalchemy import select, text
 
-from idsvc import audit
-from idsvc.db import AuditEntry, IdRecord, Member, MemberIdHistory
-from idsvc.idnumber import to_15, to_18
-from idsvc.logs import mask_id_number
-from idsvc.services import Services
+from idsvc.core import audit
+from idsvc.core.db import AuditEntry, IdRecord, Member, MemberIdHistory
+from idsvc.core.idnumber import to_15, to_18
+from idsvc.core.logs import mask_id_number
+from idsvc.core.services import Services
 
 pytestmark = pytest.mark.integration
 
@@ -24,7 +34,9 @@ def _id_record(services: Services, number: str) -> IdRecord | None:
         return db.get(IdRecord, number)
 
 
-def test_happy_path(api: Api, keys: Keys, enrol: Callable[..., Any], services: Services, proof_files: dict[str, bytes]) -> None:
+def test_happy_path(
+    api: Api, keys: Keys, enrol: Callable[..., Any], services: Services, proof_files: dict[str, bytes]
+) -> None:
     enrol()
     # Before: the reference face is filed under the old number only, so a verification against the
     # member's current card (the new number) finds no ID record.
@@ -71,7 +83,8 @@ def test_happy_path(api: Api, keys: Keys, enrol: Callable[..., Any], services: S
     assert member["id_number"] == mask_id_number(NEW) and member["id_record"]["enrolled"] is True
     assert member["open_id_change"] is None
     assert [(h["old_id_number"], h["new_id_number"], h["change_request_id"]) for h in member["id_history"]] == [
-        (mask_id_number(OLD), mask_id_number(NEW), rid)]
+        (mask_id_number(OLD), mask_id_number(NEW), rid)
+    ]
     record = _id_record(services, NEW)
     assert record is not None and record.encoding == face_encoding() and record.name == "张三"
     assert _id_record(services, OLD) is None
@@ -83,7 +96,9 @@ def test_happy_path(api: Api, keys: Keys, enrol: Callable[..., Any], services: S
     assert [i["request_id"] for i in listing["items"]] == [rid] and listing["total"] == 1
 
 
-def test_every_transition_is_audited_without_full_numbers(api: Api, enrol: Callable[..., Any], services: Services) -> None:
+def test_every_transition_is_audited_without_full_numbers(
+    api: Api, enrol: Callable[..., Any], services: Services
+) -> None:
     enrol()
     rid = api.forwarded()
     assert api.decide(rid, "approve").status_code == 200
@@ -95,9 +110,12 @@ def test_every_transition_is_audited_without_full_numbers(api: Api, enrol: Calla
     assert report.ok
     events = [(r.event, r.subject) for r in rows if r.subject.startswith(("idchange:", "member:"))]
     assert events == [
-        ("idchange.submitted", f"idchange:{rid}"), ("idchange.forwarded", f"idchange:{rid}"),
-        ("member.id_number_changed", "member:m-1001"), ("idchange.approved", f"idchange:{rid}"),
-        ("idchange.submitted", f"idchange:{rid2}"), ("idchange.rejected", f"idchange:{rid2}"),
+        ("idchange.submitted", f"idchange:{rid}"),
+        ("idchange.forwarded", f"idchange:{rid}"),
+        ("member.id_number_changed", "member:m-1001"),
+        ("idchange.approved", f"idchange:{rid}"),
+        ("idchange.submitted", f"idchange:{rid2}"),
+        ("idchange.rejected", f"idchange:{rid2}"),
     ]
     actors = {r.event: r.actor for r in rows}
     assert actors["idchange.submitted"] == "platform:portal" and actors["idchange.approved"] == "national:cas"
@@ -107,7 +125,9 @@ def test_every_transition_is_audited_without_full_numbers(api: Api, enrol: Calla
     assert mask_id_number(make_id("110105", "19900307", "851")) in dumped  # the rejection comment, scrubbed
 
 
-def test_audit_verify_catches_a_tampered_transition(api: Api, enrol: Callable[..., Any], services: Services, settings: Any) -> None:
+def test_audit_verify_catches_a_tampered_transition(
+    api: Api, enrol: Callable[..., Any], services: Services, settings: Any
+) -> None:
     enrol()
     rid = api.forwarded()
     assert api.decide(rid, "reject", "证明文件不清晰").status_code == 200
@@ -131,7 +151,10 @@ def test_classic_15_to_18_change(api: Api, keys: Keys, enrol: Callable[..., Any]
     assert member["id_number_format"] == "legacy_15" and member["id_number"] == "110101*****7851"
     # A record only ever moves to 18 digits: the 15-digit form is refused, naming the rule; its 18-digit form is the change.
     refused = api.file("m-legacy", legacy).get_json()["error"]
-    assert (refused["code"], refused["details"]) == ("invalid_id_number", {"rule": "legacy_format", "field": "new_id_number"})
+    assert (refused["code"], refused["details"]) == (
+        "invalid_id_number",
+        {"rule": "legacy_format", "field": "new_id_number"},
+    )
     rid = api.filed("m-legacy", to_18(legacy))
     assert api.get(f"/v1/id-changes/{rid}", key=keys.local).get_json()["new_id_number"] == to_18(legacy)
     assert api.review(rid, "forward").status_code == 200

@@ -10,7 +10,7 @@ import pytest
 from idchange_support import pdf_proof, png_bytes
 from PIL import Image
 
-from idsvc.errors import IdsvcError
+from idsvc.core.errors import IdsvcError
 from idsvc.idchange.proofs import MAX_PROOF_BYTES, MAX_PROOF_PIXELS, inspect, sniff
 
 
@@ -64,7 +64,9 @@ def test_truncated_png_is_corrupt(proof_files: dict[str, bytes]) -> None:
     assert _error(proof_files["png"][:-200]).code == "corrupt_proof"
 
 
-@pytest.mark.parametrize("cut", [lambda d: d[: len(d) // 2], lambda d: d.replace(b"%%EOF", b"%%EOX"), lambda d: b"%PDF-x" + d[6:]])
+@pytest.mark.parametrize(
+    "cut", [lambda d: d[: len(d) // 2], lambda d: d.replace(b"%%EOF", b"%%EOX"), lambda d: b"%PDF-x" + d[6:]]
+)
 def test_damaged_pdf_is_corrupt(cut: object) -> None:
     err = _error(cut(pdf_proof()))  # type: ignore[operator]
     assert (err.status, err.code) == (400, "corrupt_proof")

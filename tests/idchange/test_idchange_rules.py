@@ -7,11 +7,21 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from idchange_support import NEW, OLD, OTHER, Api, Keys, error_code, make_id, pdf_proof, png_bytes
+from idchange_support import (
+    NEW,
+    OLD,
+    OTHER,
+    Api,
+    Keys,
+    error_code,
+    make_id,
+    pdf_proof,
+    png_bytes,
+)
 from sqlalchemy import func, select
 
+from idsvc.core.services import Services
 from idsvc.idchange.models import ChangeEvent, ChangeRequest
-from idsvc.services import Services
 
 pytestmark = pytest.mark.integration
 
@@ -28,12 +38,17 @@ def test_wrong_roles_get_403(api: Api, keys: Keys, enrol: Callable[..., Any]) ->
     enrol()
     rid = api.filed()
     calls = [
-        api.file(key=keys.local), api.file(key=keys.national),
-        api.review(rid, "forward", key=keys.platform), api.review(rid, "forward", key=keys.national),
-        api.decide(rid, "approve", key=keys.platform), api.decide(rid, "approve", key=keys.local),
-        api.withdraw(rid, key=keys.local), api.withdraw(rid, key=keys.national),
+        api.file(key=keys.local),
+        api.file(key=keys.national),
+        api.review(rid, "forward", key=keys.platform),
+        api.review(rid, "forward", key=keys.national),
+        api.decide(rid, "approve", key=keys.platform),
+        api.decide(rid, "approve", key=keys.local),
+        api.withdraw(rid, key=keys.local),
+        api.withdraw(rid, key=keys.national),
         api.get(f"/v1/id-changes/{rid}/proof", key=keys.platform),
-        api.get("/v1/members/m-1001", key=keys.local), api.get("/v1/members/m-1001", key=keys.national),
+        api.get("/v1/members/m-1001", key=keys.local),
+        api.get("/v1/members/m-1001", key=keys.national),
     ]
     assert [(r.status_code, error_code(r)) for r in calls] == [(403, "wrong_role")] * len(calls)
     assert api.get(f"/v1/id-changes/{rid}").get_json()["state"] == "submitted"
@@ -42,8 +57,11 @@ def test_wrong_roles_get_403(api: Api, keys: Keys, enrol: Callable[..., Any]) ->
 def test_missing_or_bad_key_gets_401(api: Api, enrol: Callable[..., Any]) -> None:
     enrol()
     rid = api.filed()
-    for response in (api.client.get(f"/v1/id-changes/{rid}"), api.client.post(f"/v1/id-changes/{rid}/withdraw"),
-                     api.get("/v1/id-changes", key="Bearer idsvc_000000000000_wrong")):
+    for response in (
+        api.client.get(f"/v1/id-changes/{rid}"),
+        api.client.post(f"/v1/id-changes/{rid}/withdraw"),
+        api.get("/v1/id-changes", key="Bearer idsvc_000000000000_wrong"),
+    ):
         assert (response.status_code, error_code(response)) == (401, "unauthorized")
 
 
@@ -51,8 +69,12 @@ def test_local_reviewer_of_another_region_sees_nothing(api: Api, keys: Keys, enr
     enrol()
     rid = api.filed()
     other = keys.local_other
-    for response in (api.get(f"/v1/id-changes/{rid}", key=other), api.get(f"/v1/id-changes/{rid}/proof", key=other),
-                     api.review(rid, "forward", key=other), api.review(rid, "reject", "不同意", key=other)):
+    for response in (
+        api.get(f"/v1/id-changes/{rid}", key=other),
+        api.get(f"/v1/id-changes/{rid}/proof", key=other),
+        api.review(rid, "forward", key=other),
+        api.review(rid, "reject", "不同意", key=other),
+    ):
         assert (response.status_code, error_code(response)) == (404, "id_change_not_found")
     assert api.get("/v1/id-changes", key=other).get_json()["items"] == []
     asked = api.get("/v1/id-changes", key=other, association="11")
@@ -63,7 +85,11 @@ def test_local_reviewer_of_another_region_sees_nothing(api: Api, keys: Keys, enr
 
 def test_unknown_request_and_member(api: Api, keys: Keys, enrol: Callable[..., Any]) -> None:
     enrol()
-    for response in (api.get("/v1/id-changes/idc_nope", key=keys.national), api.decide("idc_nope", "approve"), api.withdraw("x" * 300)):
+    for response in (
+        api.get("/v1/id-changes/idc_nope", key=keys.national),
+        api.decide("idc_nope", "approve"),
+        api.withdraw("x" * 300),
+    ):
         assert (response.status_code, error_code(response)) == (404, "id_change_not_found")
     assert error_code(api.get("/v1/members/nobody")) == "member_not_found"
     missing = api.file("nobody")
@@ -74,7 +100,10 @@ def test_unknown_request_and_member(api: Api, keys: Keys, enrol: Callable[..., A
 def test_forbidden_transitions_get_409(api: Api, enrol: Callable[..., Any]) -> None:
     enrol()
     submitted = api.filed()
-    assert (api.decide(submitted, "approve").status_code, api.decide(submitted, "reject", "x").status_code) == (409, 409)
+    assert (api.decide(submitted, "approve").status_code, api.decide(submitted, "reject", "x").status_code) == (
+        409,
+        409,
+    )
     assert api.review(submitted, "forward").status_code == 200
     forwarded = submitted
     assert error_code(api.review(forwarded, "forward")) == "invalid_transition"
@@ -83,7 +112,11 @@ def test_forbidden_transitions_get_409(api: Api, enrol: Callable[..., Any]) -> N
     approved = forwarded
     details = api.withdraw(approved).get_json()["error"]["details"]
     assert details == {"state": "approved", "action": "withdraw"}
-    for response in (api.decide(approved, "approve"), api.decide(approved, "reject", "x"), api.review(approved, "forward")):
+    for response in (
+        api.decide(approved, "approve"),
+        api.decide(approved, "reject", "x"),
+        api.review(approved, "forward"),
+    ):
         assert (response.status_code, error_code(response)) == (409, "invalid_transition")
 
 
@@ -104,7 +137,12 @@ def test_rejections_need_a_comment_and_bodies_are_checked(api: Api, enrol: Calla
     assert error_code(api.review(rid, "reject")) == "comment_required"
     assert error_code(api.review(rid, "reject", "  ")) == "comment_required"
     assert error_code(api.review(rid, "approve")) == "invalid_input"
-    assert error_code(api.client.post(f"/v1/id-changes/{rid}/review", data="forward", headers={"Authorization": api.keys.local})) == "invalid_json"
+    assert (
+        error_code(
+            api.client.post(f"/v1/id-changes/{rid}/review", data="forward", headers={"Authorization": api.keys.local})
+        )
+        == "invalid_json"
+    )
     assert api.review(rid, "forward").status_code == 200
     assert error_code(api.decide(rid, "reject")) == "comment_required"
     assert error_code(api.decide(rid, "forward")) == "invalid_input"
@@ -119,7 +157,9 @@ def test_one_open_request_per_member(api: Api, enrol: Callable[..., Any]) -> Non
     assert again.get_json()["error"]["details"] == {"request_id": rid}
 
 
-def test_number_taken_after_filing_blocks_approval(api: Api, enrol: Callable[..., Any], make_member: Callable[..., Any]) -> None:
+def test_number_taken_after_filing_blocks_approval(
+    api: Api, enrol: Callable[..., Any], make_member: Callable[..., Any]
+) -> None:
     enrol()
     rid = api.forwarded()
     make_member(member_id="m-late", id_number=NEW)  # e.g. added by `idsvc member add` meanwhile
@@ -142,7 +182,9 @@ def test_number_taken_after_filing_blocks_approval(api: Api, enrol: Callable[...
         ("110102900307851", "legacy_format"),
     ],
 )
-def test_invalid_numbers_name_the_rule(api: Api, enrol: Callable[..., Any], services: Services, new_id_number: str, rule: str) -> None:
+def test_invalid_numbers_name_the_rule(
+    api: Api, enrol: Callable[..., Any], services: Services, new_id_number: str, rule: str
+) -> None:
     enrol()
     response = api.file(new_id_number=new_id_number)
     assert response.status_code == 400
@@ -173,14 +215,24 @@ def test_equal_and_taken_numbers(api: Api, enrol: Callable[..., Any], services: 
 
 
 # -- proofs ------------------------------------------------------------------------------------
-def test_each_proof_type_is_stored_as_sniffed(api: Api, keys: Keys, make_member: Callable[..., Any], proof_files: dict[str, bytes],
-                                              services: Services) -> None:
+def test_each_proof_type_is_stored_as_sniffed(
+    api: Api, keys: Keys, make_member: Callable[..., Any], proof_files: dict[str, bytes], services: Services
+) -> None:
     for i, (kind, data) in enumerate(proof_files.items()):
         make_member(member_id=f"m-{i}", id_number=make_id("110101", "19800101", f"{i:03d}"))
         # The client's filename and content type are ignored: only the bytes count.
-        rid = api.filed(f"m-{i}", make_id("110101", "19800102", f"{i:03d}"), proof=data, filename="x.exe", mimetype="application/octet-stream")
+        rid = api.filed(
+            f"m-{i}",
+            make_id("110101", "19800102", f"{i:03d}"),
+            proof=data,
+            filename="x.exe",
+            mimetype="application/octet-stream",
+        )
         proof = api.get(f"/v1/id-changes/{rid}/proof", key=keys.national)
-        assert proof.data == data and proof.mimetype == {"pdf": "application/pdf", "jpeg": "image/jpeg", "png": "image/png"}[kind]
+        assert (
+            proof.data == data
+            and proof.mimetype == {"pdf": "application/pdf", "jpeg": "image/jpeg", "png": "image/png"}[kind]
+        )
     assert len(services.blobs.digests()) == 3
 
 
@@ -196,8 +248,15 @@ def test_each_proof_type_is_stored_as_sniffed(api: Api, keys: Keys, make_member:
         (lambda files: b"", 400, "empty_proof"),
     ],
 )
-def test_bad_proofs(api: Api, enrol: Callable[..., Any], services: Services, proof_files: dict[str, bytes],
-                    make_proof: Callable[[dict[str, bytes]], bytes], status: int, code: str) -> None:
+def test_bad_proofs(
+    api: Api,
+    enrol: Callable[..., Any],
+    services: Services,
+    proof_files: dict[str, bytes],
+    make_proof: Callable[[dict[str, bytes]], bytes],
+    status: int,
+    code: str,
+) -> None:
     enrol()
     response = api.file(proof=make_proof(proof_files))
     assert (response.status_code, error_code(response)) == (status, code)
@@ -209,12 +268,20 @@ def test_form_problems(api: Api, enrol: Callable[..., Any], keys: Keys) -> None:
     auth = {"Authorization": keys.platform}
     as_json = api.client.post("/v1/id-changes", json={"member_id": "m-1001"}, headers=auth)
     assert (as_json.status_code, error_code(as_json)) == (415, "multipart_required")
-    no_file = api.client.post("/v1/id-changes", data={"member_id": "m-1001", "new_id_number": NEW, "reason": "x"},
-                              content_type="multipart/form-data", headers=auth)
+    no_file = api.client.post(
+        "/v1/id-changes",
+        data={"member_id": "m-1001", "new_id_number": NEW, "reason": "x"},
+        content_type="multipart/form-data",
+        headers=auth,
+    )
     assert (no_file.status_code, error_code(no_file)) == (400, "invalid_input")
     assert no_file.get_json()["error"]["details"]["field"] == "proof"
-    no_reason = api.client.post("/v1/id-changes", data={"member_id": "m-1001", "new_id_number": NEW, "proof": (io.BytesIO(pdf_proof()), "p.pdf")},
-                                content_type="multipart/form-data", headers=auth)
+    no_reason = api.client.post(
+        "/v1/id-changes",
+        data={"member_id": "m-1001", "new_id_number": NEW, "proof": (io.BytesIO(pdf_proof()), "p.pdf")},
+        content_type="multipart/form-data",
+        headers=auth,
+    )
     assert no_reason.get_json()["error"]["details"]["field"] == "reason"
     long_reason = api.file(reason="因" * 501)
     assert long_reason.get_json()["error"]["details"]["field"] == "reason"
@@ -237,12 +304,16 @@ def test_listing_filters_scope_and_pages(api: Api, keys: Keys, make_member: Call
         seen += [i["request_id"] for i in page["items"]]
         offset = page["next_offset"]
     assert sorted(seen) == sorted(ids.values())
-    assert [i["request_id"] for i in api.get("/v1/id-changes", key=keys.national).get_json()["items"]] == [ids[i] for i in (4, 3, 2, 1, 0)]
+    assert [i["request_id"] for i in api.get("/v1/id-changes", key=keys.national).get_json()["items"]] == [
+        ids[i] for i in (4, 3, 2, 1, 0)
+    ]
 
     local = api.get("/v1/id-changes", key=keys.local).get_json()
     assert {i["association"] for i in local["items"]} == {"11"} and local["total"] == 3
     assert api.get("/v1/id-changes", key=keys.local_other).get_json()["total"] == 2
-    assert [i["request_id"] for i in api.get("/v1/id-changes", key=keys.local, state="forwarded").get_json()["items"]] == [ids[0]]
+    assert [
+        i["request_id"] for i in api.get("/v1/id-changes", key=keys.local, state="forwarded").get_json()["items"]
+    ] == [ids[0]]
     assert api.get("/v1/id-changes", key=keys.national, association="31", state="submitted").get_json()["total"] == 2
     assert [i["request_id"] for i in api.get("/v1/id-changes", member_id="m-3").get_json()["items"]] == [ids[3]]
     platform_items = api.get("/v1/id-changes").get_json()["items"]
@@ -254,9 +325,9 @@ def test_listing_filters_scope_and_pages(api: Api, keys: Keys, make_member: Call
 
 
 def test_every_route_is_in_the_openapi_document(app: Any) -> None:
-    from idsvc.openapi import build
+    from idsvc.web.openapi import build
 
-    paths = build()["paths"]
+    paths = build(app)["paths"]
     for rule in app.url_map.iter_rules():
         if rule.endpoint.startswith("idchange."):
             path = rule.rule.replace("<", "{").replace(">", "}")

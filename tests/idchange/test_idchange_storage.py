@@ -10,9 +10,9 @@ from idchange_support import NEW, Api, error_code, make_id, pdf_proof
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
 
-from idsvc.db import utcnow
+from idsvc.core.db import utcnow
+from idsvc.core.services import Services
 from idsvc.idchange.models import ChangeRequest
-from idsvc.services import Services
 
 pytestmark = pytest.mark.integration
 
@@ -41,7 +41,9 @@ def failing_commit(services: Services) -> Iterator[Callable[[], None]]:
                     "IF EXISTS (SELECT 1 FROM id_change_requests WHERE reason = 'FAIL') THEN RAISE EXCEPTION 'injected failure'; END IF; "
                     "RETURN NEW; END $$ LANGUAGE plpgsql"
                 )
-                conn.exec_driver_sql("CREATE TRIGGER idchange_fail BEFORE UPDATE ON audit_head FOR EACH ROW EXECUTE FUNCTION idchange_fail()")
+                conn.exec_driver_sql(
+                    "CREATE TRIGGER idchange_fail BEFORE UPDATE ON audit_head FOR EACH ROW EXECUTE FUNCTION idchange_fail()"
+                )
 
     yield install
     with engine.begin() as conn:
@@ -57,7 +59,9 @@ def _rows(services: Services) -> int:
         return db.execute(select(func.count()).select_from(ChangeRequest)).scalar_one()
 
 
-def test_failed_commit_removes_the_new_blob(api: Api, enrol: Callable[..., Any], services: Services, failing_commit: Callable[[], None]) -> None:
+def test_failed_commit_removes_the_new_blob(
+    api: Api, enrol: Callable[..., Any], services: Services, failing_commit: Callable[[], None]
+) -> None:
     enrol()
     failing_commit()
     proof = pdf_proof("唯一的证明文件")
@@ -67,8 +71,9 @@ def test_failed_commit_removes_the_new_blob(api: Api, enrol: Callable[..., Any],
     assert services.blobs.digests() == []
 
 
-def test_failed_commit_keeps_a_blob_another_request_uses(api: Api, enrol: Callable[..., Any], services: Services,
-                                                          failing_commit: Callable[[], None]) -> None:
+def test_failed_commit_keeps_a_blob_another_request_uses(
+    api: Api, enrol: Callable[..., Any], services: Services, failing_commit: Callable[[], None]
+) -> None:
     enrol()
     enrol("m-2002", make_id("110101", "19800101", "002"), seed=8)
     shared = pdf_proof("两位会员提交了同一份证明")
@@ -83,8 +88,9 @@ def test_failed_commit_keeps_a_blob_another_request_uses(api: Api, enrol: Callab
     assert api.get(f"/v1/id-changes/{first}/proof", key=api.keys.national).data == shared
 
 
-def test_failed_commit_keeps_a_blob_that_a_committed_row_references(api: Api, enrol: Callable[..., Any], services: Services,
-                                                                    failing_commit: Callable[[], None]) -> None:
+def test_failed_commit_keeps_a_blob_that_a_committed_row_references(
+    api: Api, enrol: Callable[..., Any], services: Services, failing_commit: Callable[[], None]
+) -> None:
     """The blob was lost from disk; a later filing of the same bytes writes it again and, failing, must not delete it."""
     enrol()
     enrol("m-2002", make_id("110101", "19800101", "002"), seed=8)
@@ -104,8 +110,21 @@ def test_the_database_allows_one_open_request_per_member(enrol: Callable[..., An
 
     def row(rid: str, state: str) -> ChangeRequest:
         now = utcnow()
-        return ChangeRequest(request_id=rid, member_id="m-1001", association="11", old_id_number="x", new_id_number=NEW, reason="r", state=state,
-                             proof_sha256="0" * 64, proof_mime="application/pdf", proof_size=1, filed_by="t", created_at=now, updated_at=now)
+        return ChangeRequest(
+            request_id=rid,
+            member_id="m-1001",
+            association="11",
+            old_id_number="x",
+            new_id_number=NEW,
+            reason="r",
+            state=state,
+            proof_sha256="0" * 64,
+            proof_mime="application/pdf",
+            proof_size=1,
+            filed_by="t",
+            created_at=now,
+            updated_at=now,
+        )
 
     with services.db.session() as db:
         db.add_all([row("a", "submitted"), row("b", "withdrawn"), row("c", "rejected")])

@@ -13,11 +13,11 @@ from idchange_support import NEW, OLD, Api, Keys, face_encoding, pdf_proof
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
-from idsvc import webhooks
-from idsvc.app import create_app
-from idsvc.config import Settings
-from idsvc.db import IdRecord, Member
-from idsvc.services import build_services
+from idsvc.core import webhooks
+from idsvc.core.db import IdRecord, Member
+from idsvc.core.services import build_services
+from idsvc.core.settings import Settings
+from idsvc.web.app import create_app
 
 SECRET = "whsec-test-0123456789abcdef"
 
@@ -78,7 +78,9 @@ def test_signature_round_trip() -> None:
     assert webhooks.verify(SECRET, header, body, now=1_700_000_100)
     assert not webhooks.verify(SECRET, header, body + b" ", now=1_700_000_100)  # body altered
     assert not webhooks.verify("another-secret", header, body, now=1_700_000_100)
-    assert not webhooks.verify(SECRET, header, body, now=1_700_000_000 + webhooks.SIGNATURE_TOLERANCE + 1)  # replayed late
+    assert not webhooks.verify(
+        SECRET, header, body, now=1_700_000_000 + webhooks.SIGNATURE_TOLERANCE + 1
+    )  # replayed late
     assert not webhooks.verify(SECRET, "v1=abc", body) and not webhooks.verify(SECRET, "t=x,v1=abc", body)
 
 
@@ -92,7 +94,11 @@ def test_retries_until_delivered(receiver: Callable[..., Receiver]) -> None:
     # Same delivery id on every try, each try freshly and correctly signed.
     assert {c["headers"]["X-Idsvc-Delivery"] for c in calls} == {result.delivery_id}
     assert all(webhooks.verify(SECRET, c["headers"]["X-Idsvc-Signature"], c["body"]) for c in calls)
-    assert json.loads(calls[0]["body"]) == {"event": "idchange.forwarded", "delivery_id": result.delivery_id, "request_id": "idc_1"}
+    assert json.loads(calls[0]["body"]) == {
+        "event": "idchange.forwarded",
+        "delivery_id": result.delivery_id,
+        "request_id": "idc_1",
+    }
     # Back-off doubles (within the ±20 % jitter).
     assert len(sleeps) == 3 and all(0.8 * d <= s <= 1.2 * d for s, d in zip(sleeps, FAST, strict=False))
 
@@ -104,7 +110,9 @@ def test_client_errors_are_not_retried(receiver: Callable[..., Receiver]) -> Non
 
 
 def test_gives_up_after_the_last_retry() -> None:
-    result = webhooks.WebhookSender("http://127.0.0.1:9/unreachable", SECRET, delays=FAST, timeout=0.5).deliver("idchange.approved", {})
+    result = webhooks.WebhookSender("http://127.0.0.1:9/unreachable", SECRET, delays=FAST, timeout=0.5).deliver(
+        "idchange.approved", {}
+    )
     assert (result.delivered, result.attempts, result.status) == (False, 1 + len(FAST), None)
 
 
@@ -129,7 +137,11 @@ def test_state_changes_are_announced(settings: Settings, receiver: Callable[...,
     finally:
         svc.close()
     events = sorted((json.loads(c["body"])["event"], json.loads(c["body"])["state"]) for c in calls)
-    assert events == [("idchange.approved", "approved"), ("idchange.forwarded", "forwarded"), ("idchange.submitted", "submitted")]
+    assert events == [
+        ("idchange.approved", "approved"),
+        ("idchange.forwarded", "forwarded"),
+        ("idchange.submitted", "submitted"),
+    ]
     for call in calls:
         assert webhooks.verify(SECRET, call["headers"]["X-Idsvc-Signature"], call["body"])
         assert json.loads(call["body"])["request_id"] == rid

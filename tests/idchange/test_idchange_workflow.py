@@ -6,8 +6,18 @@ import itertools
 
 import pytest
 
-from idsvc.errors import IdsvcError
-from idsvc.idchange.workflow import FINAL, MAX_COMMENT, NATIONAL_DECISIONS, OPEN, REVIEW_DECISIONS, Action, State, decision, plan
+from idsvc.core.errors import IdsvcError
+from idsvc.idchange.workflow import (
+    FINAL,
+    MAX_COMMENT,
+    NATIONAL_DECISIONS,
+    OPEN,
+    REVIEW_DECISIONS,
+    Action,
+    State,
+    decision,
+    plan,
+)
 
 ROLES = ("platform", "local", "national")
 
@@ -21,7 +31,13 @@ ALLOWED = {
     (Action.WITHDRAW, State.SUBMITTED, "platform"): State.WITHDRAWN,
     (Action.WITHDRAW, State.FORWARDED, "platform"): State.WITHDRAWN,
 }
-ROLE_OF = {Action.FORWARD: "local", Action.LOCAL_REJECT: "local", Action.APPROVE: "national", Action.NATIONAL_REJECT: "national", Action.WITHDRAW: "platform"}
+ROLE_OF = {
+    Action.FORWARD: "local",
+    Action.LOCAL_REJECT: "local",
+    Action.APPROVE: "national",
+    Action.NATIONAL_REJECT: "national",
+    Action.WITHDRAW: "platform",
+}
 
 
 @pytest.mark.parametrize(("action", "state", "role"), list(itertools.product(Action, State, ROLES)))
@@ -45,7 +61,7 @@ def test_final_states_are_dead_ends() -> None:
         with pytest.raises(IdsvcError) as info:
             plan(action, state, ROLE_OF[action], "x")
         assert info.value.status == 409
-    assert OPEN | FINAL == set(State) and not OPEN & FINAL
+    assert set(State) == OPEN | FINAL and not OPEN & FINAL
 
 
 @pytest.mark.parametrize("action", [Action.LOCAL_REJECT, Action.NATIONAL_REJECT])
@@ -74,16 +90,29 @@ def test_wrong_state_is_reported_before_a_missing_comment() -> None:
     assert info.value.code == "invalid_transition"
 
 
-@pytest.mark.parametrize(("word", "choices", "action"), [
-    ("forward", REVIEW_DECISIONS, Action.FORWARD), ("reject", REVIEW_DECISIONS, Action.LOCAL_REJECT),
-    ("approve", NATIONAL_DECISIONS, Action.APPROVE), ("reject", NATIONAL_DECISIONS, Action.NATIONAL_REJECT),
-])
+@pytest.mark.parametrize(
+    ("word", "choices", "action"),
+    [
+        ("forward", REVIEW_DECISIONS, Action.FORWARD),
+        ("reject", REVIEW_DECISIONS, Action.LOCAL_REJECT),
+        ("approve", NATIONAL_DECISIONS, Action.APPROVE),
+        ("reject", NATIONAL_DECISIONS, Action.NATIONAL_REJECT),
+    ],
+)
 def test_decision_words(word: str, choices: dict[str, Action], action: Action) -> None:
     assert decision(word, choices) is action
 
 
-@pytest.mark.parametrize(("word", "choices"), [("approve", REVIEW_DECISIONS), ("forward", NATIONAL_DECISIONS), (None, REVIEW_DECISIONS),
-                                               (1, NATIONAL_DECISIONS), ("Approve", NATIONAL_DECISIONS)])
+@pytest.mark.parametrize(
+    ("word", "choices"),
+    [
+        ("approve", REVIEW_DECISIONS),
+        ("forward", NATIONAL_DECISIONS),
+        (None, REVIEW_DECISIONS),
+        (1, NATIONAL_DECISIONS),
+        ("Approve", NATIONAL_DECISIONS),
+    ],
+)
 def test_unknown_decision_words(word: object, choices: dict[str, Action]) -> None:
     with pytest.raises(IdsvcError) as info:
         decision(word, choices)

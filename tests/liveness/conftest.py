@@ -1,6 +1,6 @@
 """Derived clips and reference encodings for the liveness tests, made once per session in a tmp dir.
 
-Nothing large is committed: every clip is cut or synthesised from ../shared/data at test time
+Every clip is cut or synthesised from tests/data at test time
 (PyAV/libx264, a few seconds in total).
 """
 
@@ -12,17 +12,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from idsvc.liveness import enrol, synth
+from idsvc.liveness import enrol
+from tests.factories import liveness_synth as synth
 
 
 @pytest.fixture(scope="session")
-def videos(shared_dir: Path) -> Path:
-    return shared_dir / "data" / "videos"
+def videos(data_dir: Path) -> Path:
+    return data_dir / "videos"
 
 
 @pytest.fixture(scope="session")
-def faces_dir(shared_dir: Path) -> Path:
-    return shared_dir / "data" / "faces"
+def faces_dir(data_dir: Path) -> Path:
+    return data_dir / "faces"
 
 
 @pytest.fixture(scope="session")

@@ -53,9 +53,17 @@ def test_mirroring_swaps_turn_direction() -> None:
     mirrored[:, 0] = 720 - mirrored[:, 0]
     # iBUG numbering is anatomical, so a mirror also swaps which points are "left": the yaw of the
     # mirrored cloud, relabelled, must be the negative.
-    relabel = list(range(16, -1, -1)) + list(range(26, 16, -1)) + list(range(27, 31)) + list(range(35, 30, -1)) + \
-        [45, 44, 43, 42, 47, 46, 39, 38, 37, 36, 41, 40] + list(range(54, 47, -1)) + list(range(59, 54, -1)) + \
-        list(range(64, 59, -1)) + list(range(67, 64, -1))
+    relabel = (
+        list(range(16, -1, -1))
+        + list(range(26, 16, -1))
+        + list(range(27, 31))
+        + list(range(35, 30, -1))
+        + [45, 44, 43, 42, 47, 46, 39, 38, 37, 36, 41, 40]
+        + list(range(54, 47, -1))
+        + list(range(59, 54, -1))
+        + list(range(64, 59, -1))
+        + list(range(67, 64, -1))
+    )
     assert geometry.yaw(mirrored[relabel]) == pytest.approx(-geometry.yaw(lm), abs=1e-9)
 
 
@@ -111,7 +119,7 @@ def test_two_blinks_are_counted() -> None:
         ("shallow flutter", lambda t: 0.2 * S.bump(t, 1.5, 0.2)),
     ],
 )
-def test_not_a_blink(what: str, eyes) -> None:  # noqa: ANN001
+def test_not_a_blink(what: str, eyes) -> None:
     t, lms = S.sequence(eyes=eyes)
     assert "blink" not in performed(t, lms), what
 

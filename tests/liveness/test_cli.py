@@ -10,8 +10,8 @@ import pytest
 from click.testing import CliRunner
 
 import idsvc.cli
-from idsvc.db import IdRecord
-from idsvc.liveness import synth
+from idsvc.core.db import IdRecord
+from tests.factories import liveness_synth as synth
 
 from .conftest import png_bytes
 
@@ -21,10 +21,9 @@ ID_NUMBER = "110101199003078515"
 
 
 @pytest.fixture
-def run(services: Any, monkeypatch: pytest.MonkeyPatch):  # noqa: ANN201
-    monkeypatch.setattr(idsvc.cli, "_services", services)  # the CLI's service container, built by the test
+def run(services: Any):
     runner = CliRunner()
-    return lambda *args: runner.invoke(idsvc.cli.cli, list(args))
+    return lambda *args: runner.invoke(idsvc.cli.cli, list(args), obj=services)  # the test's services
 
 
 @pytest.fixture
@@ -38,7 +37,12 @@ def d13_photo(tmp_path: Path, videos: Path) -> Path:
 def test_add_then_verify(run: Any, services: Any, d13_photo: Path, d13_blink: Path, tmp_path: Path) -> None:
     r = run("idrecord", "add", "--id-number", ID_NUMBER, "--name", "张三", str(d13_photo))
     assert r.exit_code == 0, r.output
-    assert json.loads(r.output) | {"created_at": None} == {"id_number": "110101********8515", "name": "张三", "source": "cli", "created_at": None}
+    assert json.loads(r.output) | {"created_at": None} == {
+        "id_number": "110101********8515",
+        "name": "张三",
+        "source": "cli",
+        "created_at": None,
+    }
     with services.db.session() as db:
         assert db.get(IdRecord, ID_NUMBER) is not None
 

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from idsvc.errors import IdsvcError
+from idsvc.core.errors import IdsvcError
 from idsvc.liveness.enrol import encode_reference_photo, load_photo_rgb
 from idsvc.liveness.faces import face_distance
 
@@ -56,8 +56,12 @@ def test_exif_orientation_is_applied(faces_dir: Path) -> None:
 
 @pytest.mark.parametrize(
     ("photo", "code"),
-    [("noface/dogs.jpg", "no_face"), ("multi/two_people.jpg", "multiple_faces"), ("multi/couple.jpg", "multiple_faces"),
-     ("barack-obama_5.jpg", "face_too_small")],
+    [
+        ("noface/dogs.jpg", "no_face"),
+        ("multi/two_people.jpg", "multiple_faces"),
+        ("multi/couple.jpg", "multiple_faces"),
+        ("barack-obama_5.jpg", "face_too_small"),
+    ],
 )
 def test_face_problems_are_422(faces_dir: Path, photo: str, code: str) -> None:
     err = error_of((faces_dir / photo).read_bytes())

@@ -9,14 +9,15 @@ import cv2
 import numpy as np
 import pytest
 
-from idsvc.liveness import enrol, synth
+from idsvc.liveness import enrol
 from idsvc.liveness.pipeline import analyse_video, decide, inspect
+from tests.factories import liveness_synth as synth
 
 pytestmark = [pytest.mark.model, pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")
-def d13_inspection(d13_blink: Path):  # noqa: ANN201
+def d13_inspection(d13_blink: Path):
     return inspect(d13_blink)
 
 
@@ -31,13 +32,13 @@ def test_genuine_window_passes_its_own_challenge(d13_blink: Path, d13_reference:
 
 
 @pytest.mark.parametrize("challenge", ["turn_left", "turn_right", "nod", "open_mouth"])
-def test_genuine_window_fails_a_different_challenge(d13_inspection, d13_reference: np.ndarray, challenge: str) -> None:  # noqa: ANN001
+def test_genuine_window_fails_a_different_challenge(d13_inspection, d13_reference: np.ndarray, challenge: str) -> None:
     d = decide(d13_inspection, challenge, d13_reference)
     assert not d.passed and d.reason == "challenge_not_performed"
     assert d.measurements["challenge_result"]["signal"] < d.measurements["challenge_result"]["threshold"]
 
 
-def test_wrong_person_is_a_face_mismatch(d13_inspection, other_reference: np.ndarray) -> None:  # noqa: ANN001
+def test_wrong_person_is_a_face_mismatch(d13_inspection, other_reference: np.ndarray) -> None:
     d = decide(d13_inspection, "blink", other_reference)
     assert d.reason == "face_mismatch" and d.measurements["match"]["distance"] > 0.6
 
@@ -62,8 +63,14 @@ def test_photo_held_up_and_moved_is_a_static_image(tmp_path: Path, faces_dir: Pa
     from idsvc.liveness.faces import engine
 
     box = engine().detect(cv2.resize(rgb, None, fx=0.5, fy=0.5), 1)[0].scaled(2.0)
-    clip = synth.photo_attack(rgb, (box.top, box.right, box.bottom, box.left), tmp_path / "attack.mp4",
-                              seconds=2.5, size_wh=(540, 960), seed=3)
+    clip = synth.photo_attack(
+        rgb,
+        (box.top, box.right, box.bottom, box.left),
+        tmp_path / "attack.mp4",
+        seconds=2.5,
+        size_wh=(540, 960),
+        seed=3,
+    )
     reference = enrol.encode_reference_photo((faces_dir / "angelina-jolie_3.jpg").read_bytes())
     ins = inspect(clip)
     for challenge in ("blink", "turn_left", "turn_right", "open_mouth", "nod"):
@@ -73,7 +80,10 @@ def test_photo_held_up_and_moved_is_a_static_image(tmp_path: Path, faces_dir: Pa
 
 def test_splice_of_two_people_is_identity_changed(tmp_path: Path, videos: Path, d13_reference: np.ndarray) -> None:
     # 1.5 s of d13 (the claimed member), then 1.5 s of d18 blinking at 3.1 s.
-    clip = synth.splice([(videos / "liveportrait-d13.mp4", 0.9, 1.5), (videos / "liveportrait-d18.mp4", 2.4, 1.5)], tmp_path / "splice.mp4")
+    clip = synth.splice(
+        [(videos / "liveportrait-d13.mp4", 0.9, 1.5), (videos / "liveportrait-d18.mp4", 2.4, 1.5)],
+        tmp_path / "splice.mp4",
+    )
     d = analyse_video(clip, "blink", d13_reference)
     assert d.reason == "identity_changed", d.to_dict()
     assert d.measurements["face"]["scene_cuts_t"]
@@ -92,7 +102,9 @@ def test_dark_video(tmp_path: Path, d13_blink: Path, d13_reference: np.ndarray) 
 def test_blurry_video(tmp_path: Path, d13_blink: Path, d13_reference: np.ndarray) -> None:
     frames, fps = synth.read_frames(d13_blink)
     blurred = [cv2.GaussianBlur(f, (0, 0), 6) for f in frames]
-    assert analyse_video(_frames_clip(tmp_path, "blur.mp4", blurred, fps), "blink", d13_reference).reason == "too_blurry"
+    assert (
+        analyse_video(_frames_clip(tmp_path, "blur.mp4", blurred, fps), "blink", d13_reference).reason == "too_blurry"
+    )
 
 
 def test_two_people_in_frame(tmp_path: Path, videos: Path, d13_reference: np.ndarray) -> None:
@@ -109,7 +121,7 @@ def test_small_face(tmp_path: Path, d13_blink: Path, d13_reference: np.ndarray) 
     canvas = []
     for f in frames:
         c = np.full((1280, 720, 3), 120, np.uint8)
-        c[500:500 + 256, 300:300 + 144] = cv2.resize(f, (144, 256), interpolation=cv2.INTER_AREA)  # face ~75 px
+        c[500 : 500 + 256, 300 : 300 + 144] = cv2.resize(f, (144, 256), interpolation=cv2.INTER_AREA)  # face ~75 px
         canvas.append(c)
     d = analyse_video(_frames_clip(tmp_path, "small.mp4", canvas, fps), "blink", d13_reference)
     assert d.reason == "face_too_small", d.to_dict()

@@ -17,8 +17,18 @@ from idsvc.liveness.decision import REASONS, passed, rejected
 from idsvc.liveness.video import VideoRejected, sniff
 
 ISSUE_REASONS = {
-    "video_invalid", "too_short", "too_long", "no_face", "multiple_faces", "face_too_small", "too_dark",
-    "too_blurry", "challenge_not_performed", "static_image", "identity_changed", "face_mismatch",
+    "video_invalid",
+    "too_short",
+    "too_long",
+    "no_face",
+    "multiple_faces",
+    "face_too_small",
+    "too_dark",
+    "too_blurry",
+    "challenge_not_performed",
+    "static_image",
+    "identity_changed",
+    "face_mismatch",
     "id_record_not_found",
 }
 
@@ -101,7 +111,12 @@ def test_sniff_rejects_non_videos(tmp_path: Path, content: bytes, problem: str) 
 
 @pytest.mark.parametrize(
     ("head", "kind"),
-    [(b"\0\0\0\x18ftypmp42", "mp4"), (b"\0\0\0\x14ftypqt  ", "mp4"), (b"\x1a\x45\xdf\xa3\x9f", "webm"), (b"RIFF\0\0\0\0AVI LIST", "avi")],
+    [
+        (b"\0\0\0\x18ftypmp42", "mp4"),
+        (b"\0\0\0\x14ftypqt  ", "mp4"),
+        (b"\x1a\x45\xdf\xa3\x9f", "webm"),
+        (b"RIFF\0\0\0\0AVI LIST", "avi"),
+    ],
 )
 def test_sniff_accepts_phone_containers(tmp_path: Path, head: bytes, kind: str) -> None:
     p = tmp_path / "v"

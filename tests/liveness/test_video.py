@@ -8,10 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from idsvc.liveness import synth
 from idsvc.liveness.config import LivenessConfig
 from idsvc.liveness.pipeline import analyse_video, inspect
 from idsvc.liveness.video import VideoInfo, VideoRejected, iter_frames, probe
+from tests.factories import liveness_synth as synth
 
 CFG = LivenessConfig()
 FAST_S = 3.0  # "each answering within a few seconds"
@@ -59,7 +59,7 @@ def test_corrupt_bytes_after_a_real_header(tmp_path: Path, d13_blink: Path, ref:
 
 def test_truncated_upload(tmp_path: Path, d13_blink: Path, ref: np.ndarray) -> None:
     p = tmp_path / "truncated.mp4"
-    p.write_bytes(d13_blink.read_bytes()[: 3000])
+    p.write_bytes(d13_blink.read_bytes()[:3000])
     reason, took = timed_reason(p, ref)
     assert reason == "video_invalid" and took < FAST_S
 

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from idsvc.db import AuditEntry, IdRecord
+from idsvc.core.db import AuditEntry, IdRecord
 from idsvc.liveness.match import encoding_from_bytes
 
 pytestmark = [pytest.mark.integration, pytest.mark.model]
@@ -44,9 +44,15 @@ def test_create_id_record(client: Any, platform_key: str, faces_dir: Path, servi
 
 @pytest.mark.parametrize(
     ("photo", "status", "code"),
-    [("noface/dogs.jpg", 422, "no_face"), ("multi/two_people.jpg", 422, "multiple_faces"), (None, 400, "invalid_input")],
+    [
+        ("noface/dogs.jpg", 422, "no_face"),
+        ("multi/two_people.jpg", 422, "multiple_faces"),
+        (None, 400, "invalid_input"),
+    ],
 )
-def test_face_problems(client: Any, platform_key: str, faces_dir: Path, photo: str | None, status: int, code: str) -> None:
+def test_face_problems(
+    client: Any, platform_key: str, faces_dir: Path, photo: str | None, status: int, code: str
+) -> None:
     r = post(client, platform_key, (faces_dir / photo).read_bytes() if photo else None)
     assert r.status_code == status and r.get_json()["error"]["code"] == code
     assert r.get_json()["error"]["message"] and r.get_json()["error"]["message_en"]

@@ -4,7 +4,7 @@ from typing import Any
 
 import pytest
 
-from idsvc.config import Settings
+from idsvc.core.settings import Settings
 from tests.qr.phone import Desktop
 
 

@@ -17,19 +17,30 @@ class Desktop:
     api_key: str
 
     def create(self, member_id: str = "m-1001", **body: Any) -> dict[str, Any]:
-        payload = {"member_id": member_id, "purpose": "login", "desktop": {"ip": "203.0.113.7", "user_agent": DESKTOP_UA}, **body}
+        payload = {
+            "member_id": member_id,
+            "purpose": "login",
+            "desktop": {"ip": "203.0.113.7", "user_agent": DESKTOP_UA},
+            **body,
+        }
         r = requests.post(f"{self.base}/v1/sessions", json=payload, headers={"Authorization": self.api_key}, timeout=10)
         assert r.status_code == 201, r.text
         return r.json()
 
-    def poll(self, s: dict[str, Any], wait: int | None = None, version: int | None = None, token: str | None = None) -> requests.Response:
+    def poll(
+        self, s: dict[str, Any], wait: int | None = None, version: int | None = None, token: str | None = None
+    ) -> requests.Response:
         params = {}
         if wait is not None:
             params["wait"] = wait
         if version is not None:
             params["version"] = version
-        return requests.get(f"{self.base}/v1/sessions/{s['session_id']}", params=params,
-                            headers={"Authorization": f"Bearer {token or s['poll_token']}"}, timeout=40)
+        return requests.get(
+            f"{self.base}/v1/sessions/{s['session_id']}",
+            params=params,
+            headers={"Authorization": f"Bearer {token or s['poll_token']}"},
+            timeout=40,
+        )
 
 
 @dataclass
@@ -72,5 +83,11 @@ class Phone:
     def confirm(self, base: str, session_id: str, code: str, csrf: str, as_json: bool = True) -> requests.Response:
         url = f"{base}/m/sessions/{session_id}/confirm"
         if as_json:
-            return self.http.post(url, json={"match_code": code}, headers={"X-CSRF-Token": csrf, "Accept": "application/json"}, allow_redirects=False, timeout=10)
+            return self.http.post(
+                url,
+                json={"match_code": code},
+                headers={"X-CSRF-Token": csrf, "Accept": "application/json"},
+                allow_redirects=False,
+                timeout=10,
+            )
         return self.http.post(url, data={"match_code": code, "csrf_token": csrf}, allow_redirects=False, timeout=10)

@@ -11,14 +11,29 @@ from idsvc.qr import sessions as sm
 
 
 def create(client: Any, key: str, body: Any = None, **kw: Any) -> Any:
-    return client.post("/v1/sessions", json={"member_id": "m-1001"} if body is None else body, headers={"Authorization": key}, **kw)
+    return client.post(
+        "/v1/sessions", json={"member_id": "m-1001"} if body is None else body, headers={"Authorization": key}, **kw
+    )
 
 
 def test_create_returns_the_documented_fields(client: Any, platform_key: str, member: Any) -> None:
-    r = create(client, platform_key, {"member_id": "m-1001", "purpose": "login", "desktop": {"ip": "10.1.2.3", "user_agent": "UA"}})
+    r = create(
+        client,
+        platform_key,
+        {"member_id": "m-1001", "purpose": "login", "desktop": {"ip": "10.1.2.3", "user_agent": "UA"}},
+    )
     assert r.status_code == 201
     body = r.get_json()
-    for field in ("session_id", "poll_token", "status", "expires_at", "scan_url", "qr_png_url", "qr_svg_url", "match_code"):
+    for field in (
+        "session_id",
+        "poll_token",
+        "status",
+        "expires_at",
+        "scan_url",
+        "qr_png_url",
+        "qr_svg_url",
+        "match_code",
+    ):
         assert body[field], field
     assert body["status"] == "pending"
     assert r.headers["Cache-Control"] == "no-store"
@@ -63,7 +78,9 @@ def test_unknown_member_is_404(client: Any, platform_key: str) -> None:
     assert r.status_code == 404 and r.get_json()["error"]["code"] == "member_not_found"
 
 
-@pytest.mark.parametrize("header", [None, "", "Bearer", "Basic abc", "Bearer idsvc_nope_nope", "Bearer idsvc_" + "a" * 300])
+@pytest.mark.parametrize(
+    "header", [None, "", "Bearer", "Basic abc", "Bearer idsvc_nope_nope", "Bearer idsvc_" + "a" * 300]
+)
 def test_missing_or_wrong_api_key_is_401(client: Any, header: str | None, member: Any) -> None:
     headers = {} if header is None else {"Authorization": header}
     r = client.post("/v1/sessions", json={"member_id": "m-1001"}, headers=headers)
@@ -99,7 +116,10 @@ def test_qr_image_needs_signature_or_token(client: Any, platform_key: str, membe
     sid = s["session_id"]
     assert client.get(f"/v1/sessions/{sid}/qr.png").status_code == 403
     assert client.get(f"/v1/sessions/{sid}/qr.png?sig=forged").status_code == 403
-    assert client.get(f"/v1/sessions/{sid}/qr.png", headers={"Authorization": f"Bearer {s['poll_token']}"}).status_code == 200
+    assert (
+        client.get(f"/v1/sessions/{sid}/qr.png", headers={"Authorization": f"Bearer {s['poll_token']}"}).status_code
+        == 200
+    )
     other = create(client, platform_key).get_json()
     sig = other["qr_png_url"].split("sig=")[1]
     assert client.get(f"/v1/sessions/{sid}/qr.svg?sig={sig}").status_code == 403
@@ -112,7 +132,7 @@ def test_health_and_readiness(client: Any) -> None:
 
 
 def test_readyz_is_503_when_redis_is_down(settings: Any) -> None:
-    from idsvc.app import create_app
+    from idsvc.web.app import create_app
 
     broken = create_app(settings.replace(redis_url="redis://127.0.0.1:1/0"))
     r = broken.test_client().get("/readyz")
@@ -120,7 +140,7 @@ def test_readyz_is_503_when_redis_is_down(settings: Any) -> None:
 
 
 def test_redis_down_is_503_not_500(settings: Any, make_key: Any, member: Any) -> None:
-    from idsvc.app import create_app
+    from idsvc.web.app import create_app
 
     app = create_app(settings.replace(redis_url="redis://127.0.0.1:1/0"))
     r = app.test_client().get("/v1/sessions/abc", headers={"Authorization": "Bearer x"})

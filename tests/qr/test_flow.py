@@ -81,7 +81,7 @@ def test_full_flow_with_long_poll_waking_fast(desktop: Desktop, live_server: str
     assert "已确认" in phone.open(f"{live_server}/m/s/{s['session_id']}").text
     assert desktop.poll(s).json()["status"] == "confirmed"
 
-    from idsvc import audit
+    from idsvc.core import audit
 
     with services.db.session() as db:
         events = [e.event for e in db.query(audit.AuditEntry).order_by(audit.AuditEntry.seq)]
@@ -154,19 +154,29 @@ def test_bad_match_code_types(desktop: Desktop, live_server: str) -> None:
     page = phone.scan(s["scan_url"])
     csrf = Phone.csrf(page.text)
     for bad in (None, [], {"a": 1}, "abc", "12345", True):
-        r = phone.http.post(f"{live_server}/m/sessions/{s['session_id']}/confirm", json={"match_code": bad},
-                            headers={"X-CSRF-Token": csrf, "Accept": "application/json"}, timeout=10)
+        r = phone.http.post(
+            f"{live_server}/m/sessions/{s['session_id']}/confirm",
+            json={"match_code": bad},
+            headers={"X-CSRF-Token": csrf, "Accept": "application/json"},
+            timeout=10,
+        )
         assert r.status_code == 400, (bad, r.text)
         assert r.json()["error"]["code"] == "invalid_input"
-    r = phone.http.post(f"{live_server}/m/sessions/{s['session_id']}/confirm", data=b"{not json",
-                        headers={"X-CSRF-Token": csrf, "Content-Type": "application/json", "Accept": "application/json"}, timeout=10)
+    r = phone.http.post(
+        f"{live_server}/m/sessions/{s['session_id']}/confirm",
+        data=b"{not json",
+        headers={"X-CSRF-Token": csrf, "Content-Type": "application/json", "Accept": "application/json"},
+        timeout=10,
+    )
     assert r.status_code == 400
     assert desktop.poll(s).json()["status"] == "scanned"
 
 
 def test_non_wechat_browser_gets_hint_page(desktop: Desktop) -> None:
     s = desktop.create()
-    r = requests.get(s["scan_url"], headers={"User-Agent": "Mozilla/5.0 (iPhone) Safari/604.1"}, allow_redirects=False, timeout=10)
+    r = requests.get(
+        s["scan_url"], headers={"User-Agent": "Mozilla/5.0 (iPhone) Safari/604.1"}, allow_redirects=False, timeout=10
+    )
     assert r.status_code == 403
     assert "请使用微信扫一扫" in r.text
     assert r.headers["Content-Type"].startswith("text/html")
@@ -219,7 +229,14 @@ def test_duplicate_oauth_callback_is_idempotent(desktop: Desktop, live_server: s
     assert page.status_code == 200
     again = phone.open(phone.last_callback)  # WeChat delivers the same callback a second time
     assert again.status_code == 302, again.text
-    assert phone.open(f"{live_server}{again.headers['Location']}" if again.headers["Location"].startswith("/") else again.headers["Location"]).status_code == 200
+    assert (
+        phone.open(
+            f"{live_server}{again.headers['Location']}"
+            if again.headers["Location"].startswith("/")
+            else again.headers["Location"]
+        ).status_code
+        == 200
+    )
     assert desktop.poll(s).json()["status"] == "scanned"
 
 
@@ -237,14 +254,22 @@ def test_replayed_state_with_another_code_is_refused(desktop: Desktop, live_serv
 
 def test_cancel_by_poll_token_and_by_platform_key(desktop: Desktop, live_server: str, platform_key: str) -> None:
     s = desktop.create()
-    r = requests.delete(f"{live_server}/v1/sessions/{s['session_id']}", headers={"Authorization": f"Bearer {s['poll_token']}"}, timeout=10)
+    r = requests.delete(
+        f"{live_server}/v1/sessions/{s['session_id']}",
+        headers={"Authorization": f"Bearer {s['poll_token']}"},
+        timeout=10,
+    )
     assert r.status_code == 200 and r.json()["status"] == "cancelled"
     s2 = desktop.create()
-    r = requests.delete(f"{live_server}/v1/sessions/{s2['session_id']}", headers={"Authorization": platform_key}, timeout=10)
+    r = requests.delete(
+        f"{live_server}/v1/sessions/{s2['session_id']}", headers={"Authorization": platform_key}, timeout=10
+    )
     assert r.json()["status"] == "cancelled"
     # A cancelled session's QR no longer leads anywhere.
     assert Phone("o_late").scan(s2["scan_url"]).status_code == 409
-    r = requests.delete(f"{live_server}/v1/sessions/{s2['session_id']}", headers={"Authorization": platform_key}, timeout=10)
+    r = requests.delete(
+        f"{live_server}/v1/sessions/{s2['session_id']}", headers={"Authorization": platform_key}, timeout=10
+    )
     assert r.status_code == 409
 
 
@@ -272,12 +297,17 @@ def test_poll_token_checks(desktop: Desktop, live_server: str, make_key: Any) ->
     r = requests.get(f"{live_server}/v1/sessions/{s['session_id']}", headers={"Authorization": local}, timeout=10)
     assert r.status_code == 403
     for bad in ({"wait": "x"}, {"wait": 31}, {"wait": -1}, {"version": "v"}):
-        r = requests.get(f"{live_server}/v1/sessions/{s['session_id']}", params=bad, headers={"Authorization": f"Bearer {s['poll_token']}"}, timeout=10)
+        r = requests.get(
+            f"{live_server}/v1/sessions/{s['session_id']}",
+            params=bad,
+            headers={"Authorization": f"Bearer {s['poll_token']}"},
+            timeout=10,
+        )
         assert r.status_code == 400, bad
 
 
 def test_other_openid_than_bound_is_allowed_but_audited(desktop: Desktop, services: Any) -> None:
-    from idsvc.db import AuditEntry, Member
+    from idsvc.core.db import AuditEntry, Member
 
     with services.db.session() as db:
         db.get(Member, "m-1001").openid = "o_bound_phone"

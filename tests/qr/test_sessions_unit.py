@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from idsvc.errors import IdsvcError
+from idsvc.core.errors import IdsvcError
 from idsvc.qr import sessions as sm
 
 T0 = 1_800_000_000.0

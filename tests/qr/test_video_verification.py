@@ -13,21 +13,21 @@ import cv2
 import pytest
 import requests
 
-from idsvc.db import IdRecord, Member
+from idsvc.core.db import IdRecord, Member
 from tests.qr.phone import Desktop, Phone
 
 pytestmark = [pytest.mark.integration, pytest.mark.model]
 
 
 @pytest.fixture(scope="module")
-def clips(shared_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+def clips(data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """A 3-s window of d13 showing a blink, and reference encodings: d13's own face (8 s in) and Obama's."""
-    from idsvc.liveness import synth
     from idsvc.liveness.enrol import encode_reference_photo
     from idsvc.liveness.match import encoding_to_bytes
+    from tests.factories import liveness_synth as synth
 
     out = tmp_path_factory.mktemp("clips")
-    src = shared_dir / "data/videos/liveportrait-d13.mp4"
+    src = data_dir / "videos/liveportrait-d13.mp4"
     window = synth.cut(src, out / "d13_blink.mp4", 0.3, 3.0)
     cap = cv2.VideoCapture(str(src))
     cap.set(cv2.CAP_PROP_POS_MSEC, 8000)
@@ -37,7 +37,7 @@ def clips(shared_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[st
     return {
         "window": window.read_bytes(),
         "same_person": encoding_to_bytes(encode_reference_photo(cv2.imencode(".jpg", frame)[1].tobytes())),
-        "other_person": encoding_to_bytes(encode_reference_photo((shared_dir / "data/faces/barack-obama_1.jpg").read_bytes())),
+        "other_person": encoding_to_bytes(encode_reference_photo((data_dir / "faces/barack-obama_1.jpg").read_bytes())),
     }
 
 
@@ -62,12 +62,20 @@ def confirmed_phone(desktop: Desktop, live_server: str, openid: str = "o_video")
     return s, phone, csrf
 
 
-def upload(phone: Phone, live_server: str, sid: str, data: bytes, csrf: str, name: str = "video.mp4") -> requests.Response:
-    return phone.http.post(f"{live_server}/m/sessions/{sid}/video", files={"video": (name, data, "video/mp4")},
-                           headers={"X-CSRF-Token": csrf, "Accept": "application/json"}, timeout=60)
+def upload(
+    phone: Phone, live_server: str, sid: str, data: bytes, csrf: str, name: str = "video.mp4"
+) -> requests.Response:
+    return phone.http.post(
+        f"{live_server}/m/sessions/{sid}/video",
+        files={"video": (name, data, "video/mp4")},
+        headers={"X-CSRF-Token": csrf, "Accept": "application/json"},
+        timeout=60,
+    )
 
 
-def test_genuine_video_verifies_and_desktop_sees_it(desktop: Desktop, live_server: str, services: Any, clips: dict) -> None:
+def test_genuine_video_verifies_and_desktop_sees_it(
+    desktop: Desktop, live_server: str, services: Any, clips: dict
+) -> None:
     enrol(services, clips["same_person"])
     s, phone, csrf = confirmed_phone(desktop, live_server)
     seen: list[str] = []
@@ -97,7 +105,7 @@ def test_genuine_video_verifies_and_desktop_sees_it(desktop: Desktop, live_serve
     assert set(glob.glob(f"{tempfile.gettempdir()}/idsvc-video-*")) <= before  # the raw video is gone
     with services.db.session() as db:
         assert db.get(Member, "m-1001").openid == "o_video"
-        from idsvc.db import AuditEntry
+        from idsvc.core.db import AuditEntry
 
         verified = [e for e in db.query(AuditEntry) if e.event == "session.verified"]
         assert verified and verified[0].data["match_distance"] < 0.5 and verified[0].data["challenge"] == "blink"
@@ -141,19 +149,35 @@ def test_three_bad_videos_fail_the_session(desktop: Desktop, live_server: str, s
     assert upload(phone, live_server, s["session_id"], corrupt, csrf).status_code == 409
 
 
-def test_upload_refusals_consume_no_attempt(desktop: Desktop, live_server: str, services: Any, settings: Any, clips: dict, shared_dir: Path) -> None:
+def test_upload_refusals_consume_no_attempt(
+    desktop: Desktop, live_server: str, services: Any, settings: Any, clips: dict, data_dir: Path
+) -> None:
     enrol(services, clips["same_person"])
     s, phone, csrf = confirmed_phone(desktop, live_server)
     sid = s["session_id"]
-    png = (shared_dir / "data/faces/barack-obama_5.jpg").read_bytes()
+    png = (data_dir / "faces/barack-obama_5.jpg").read_bytes()
     r = upload(phone, live_server, sid, png, csrf, name="video.mp4")
     assert r.status_code == 415 and r.json()["error"]["code"] == "unsupported_video_type"
     assert upload(phone, live_server, sid, b"", csrf).status_code == 400
     assert upload(phone, live_server, sid, clips["window"], "forged").status_code == 403
-    r = phone.http.post(f"{live_server}/m/sessions/{sid}/video", data={"x": "1"}, headers={"X-CSRF-Token": csrf, "Accept": "application/json"}, timeout=10)
+    r = phone.http.post(
+        f"{live_server}/m/sessions/{sid}/video",
+        data={"x": "1"},
+        headers={"X-CSRF-Token": csrf, "Accept": "application/json"},
+        timeout=10,
+    )
     assert r.status_code == 400 and r.json()["error"]["details"]["field"] == "video"
-    assert Phone("o_stranger").http.post(f"{live_server}/m/sessions/{sid}/video", files={"video": ("v.mp4", clips["window"])},
-                                         headers={"Accept": "application/json"}, timeout=10).status_code == 403
+    assert (
+        Phone("o_stranger")
+        .http.post(
+            f"{live_server}/m/sessions/{sid}/video",
+            files={"video": ("v.mp4", clips["window"])},
+            headers={"Accept": "application/json"},
+            timeout=10,
+        )
+        .status_code
+        == 403
+    )
     assert desktop.poll(s).json()["attempts"] == 0
 
 
@@ -172,7 +196,9 @@ def test_video_before_confirmation_is_409(desktop: Desktop, live_server: str, cl
     assert r.status_code == 409 and r.json()["error"]["code"] == "invalid_state"
 
 
-def test_verified_result_is_consumed_once(desktop: Desktop, live_server: str, services: Any, clips: dict, make_key: Any) -> None:
+def test_verified_result_is_consumed_once(
+    desktop: Desktop, live_server: str, services: Any, clips: dict, make_key: Any
+) -> None:
     enrol(services, clips["same_person"])
     s, phone, csrf = confirmed_phone(desktop, live_server)
     url = f"{live_server}/v1/sessions/{s['session_id']}/consume"
@@ -184,7 +210,10 @@ def test_verified_result_is_consumed_once(desktop: Desktop, live_server: str, se
     assert requests.post(url, headers={"Authorization": f"Bearer {s['poll_token']}"}, timeout=10).status_code == 401
     r = requests.post(url, json={"member_id": "someone-else"}, headers=key, timeout=10)
     assert r.status_code == 409 and r.json()["error"]["code"] == "member_mismatch"
-    assert requests.post(url, json={"purpose": "transfer"}, headers=key, timeout=10).json()["error"]["code"] == "purpose_mismatch"
+    assert (
+        requests.post(url, json={"purpose": "transfer"}, headers=key, timeout=10).json()["error"]["code"]
+        == "purpose_mismatch"
+    )
     from concurrent.futures import ThreadPoolExecutor
 
     barrier = threading.Barrier(8)

@@ -1,0 +1,13 @@
+"""In-process signals between features, so one feature can react to another's events without
+importing it.  Senders pass the :class:`~idsvc.core.services.Services` they act on as ``sender``,
+so receivers connected for one app (or test) never hear another's."""
+
+from __future__ import annotations
+
+from blinker import Namespace
+
+_signals = Namespace()
+
+#: A member's ID number changed (``member_id``, ``actor``): verifications started against the old
+#: number must end.
+member_identity_changed = _signals.signal("member-identity-changed")

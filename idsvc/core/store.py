@@ -1,0 +1,132 @@
+"""Short-lived state in Redis: namespaced keys, JSON values, TTLs, atomic compare-and-set.
+
+Keys are ``{prefix}:{feature}:{kind}:{id}`` and are built only through :meth:`Store.key`.
+Every key carries a TTL.  Transitions that can race (two phones scanning one QR) go through
+:meth:`Store.update_json`, a WATCH/MULTI optimistic transaction: the loser re-reads the new
+value and its ``mutate`` decides again, so exactly one writer wins.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import redis
+
+from idsvc.core.errors import store_unavailable
+
+log = logging.getLogger(__name__)
+
+Json = dict[str, Any]
+
+
+def connect(url: str) -> redis.Redis:
+    """A Redis client for ``url``; empty means an in-process fakeredis (development only)."""
+    if not url:
+        import fakeredis
+
+        return fakeredis.FakeRedis(decode_responses=True)
+    return redis.Redis.from_url(url, decode_responses=True, socket_timeout=35, health_check_interval=30)
+
+
+class Store:
+    def __init__(self, client: redis.Redis, prefix: str = "idsvc") -> None:
+        self.redis = client
+        self.prefix = prefix
+
+    def key(self, *parts: str) -> str:
+        return ":".join((self.prefix, *parts))
+
+    def channel(self, *parts: str) -> str:
+        return self.key("events", *parts)
+
+    def ping(self) -> None:
+        self.redis.ping()
+
+    def get_json(self, key: str) -> Json | None:
+        try:
+            raw = self.redis.get(key)
+        except redis.RedisError as exc:
+            raise store_unavailable() from exc
+        return None if raw is None else json.loads(raw)
+
+    def set_json(self, key: str, value: Json, ttl: int, *, only_if_new: bool = False) -> bool:
+        try:
+            return bool(self.redis.set(key, json.dumps(value, ensure_ascii=False), ex=ttl, nx=only_if_new))
+        except redis.RedisError as exc:
+            raise store_unavailable() from exc
+
+    def set_once(self, key: str, value: str, ttl: int) -> str | None:
+        """Atomically claim ``key``; returns None if we claimed it, else the value already there."""
+        try:
+            pipe = self.redis.pipeline()
+            pipe.set(key, value, ex=ttl, nx=True)
+            pipe.get(key)
+            claimed, current = pipe.execute()
+        except redis.RedisError as exc:
+            raise store_unavailable() from exc
+        return None if claimed else current
+
+    def take(self, key: str) -> str | None:
+        """GETDEL: read and delete in one step, for single-use values."""
+        try:
+            value = self.redis.getdel(key)
+            return None if value is None else str(value)
+        except redis.RedisError as exc:
+            raise store_unavailable() from exc
+
+    def update_json(
+        self,
+        key: str,
+        mutate: Callable[[Json], Json | None],
+        *,
+        ttl: int | None = None,
+        publish: str | None = None,
+    ) -> tuple[Json | None, bool]:
+        """Atomically replace the JSON at ``key`` with ``mutate(current)``.
+
+        ``mutate`` may raise (nothing is written) or return None (no change).  Returns the
+        value now stored and whether this call changed it.  A message naming the new version
+        goes to ``publish`` in the same transaction, so waiters never miss a change.
+        """
+        try:
+            with self.redis.pipeline() as pipe:
+                while True:
+                    try:
+                        pipe.watch(key)  # type: ignore[no-untyped-call]
+                        raw = pipe.get(key)
+                        if raw is None:
+                            pipe.unwatch()
+                            return None, False
+                        current = json.loads(raw)
+                        new = mutate(dict(current))
+                        if new is None:
+                            pipe.unwatch()
+                            return current, False
+                        pipe.multi()
+                        if ttl is None:
+                            pipe.set(key, json.dumps(new, ensure_ascii=False), keepttl=True)
+                        else:
+                            pipe.set(key, json.dumps(new, ensure_ascii=False), ex=ttl)
+                        if publish:
+                            pipe.publish(publish, json.dumps({"version": new.get("version")}))
+                        pipe.execute()
+                        return new, True
+                    except redis.WatchError:
+                        continue
+        except redis.RedisError as exc:
+            raise store_unavailable() from exc
+
+    def hit(self, key: str, window_seconds: int) -> int:
+        """Count one event in a fixed window (rate limits); fails open if Redis is down."""
+        try:
+            pipe = self.redis.pipeline()
+            pipe.incr(key)
+            pipe.expire(key, window_seconds, nx=True)
+            count, _ = pipe.execute()
+            return int(count)
+        except redis.RedisError:
+            log.warning("rate limiter unavailable; allowing request")
+            return 0

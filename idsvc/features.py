@@ -1,0 +1,12 @@
+"""The one list of features.  Each module has ``NAME``, ``register(app)`` (blueprints, OpenAPI
+paths, its services) and ``register_cli(group)``; importing it also registers its SQL tables.
+Adding a feature is one line here (README, "Layout")."""
+
+from __future__ import annotations
+
+from idsvc.documents import feature as documents
+from idsvc.idchange import feature as idchange
+from idsvc.liveness import feature as liveness
+from idsvc.qr import feature as qr
+
+FEATURES = (qr, liveness, documents, idchange)

@@ -1,0 +1,133 @@
+"""OpenAPI paths of the qr feature (added to the document by ``feature.register``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from idsvc.qr import sessions
+from idsvc.webkit.openapi import error_responses, json_body, ok
+
+_SESSION = {
+    "type": "object",
+    "properties": {
+        "session_id": {"type": "string"},
+        "status": {"type": "string", "enum": list(sessions.STATES)},
+        "version": {"type": "integer"},
+        "purpose": {"type": "string"},
+        "member_id": {"type": "string"},
+        "expires_at": {"type": "string", "format": "date-time"},
+        "scanned_at": {"type": ["string", "null"]},
+        "confirmed_at": {"type": ["string", "null"]},
+        "finished_at": {"type": ["string", "null"]},
+        "failure_reason": {"type": ["string", "null"]},
+        "verified_at": {"type": ["string", "null"]},
+        "attempts": {"type": "integer", "description": "videos analysed so far (at most 3)"},
+        "last_reason": {"type": ["string", "null"], "description": "why the last video did not pass"},
+        "consumed_at": {"type": ["string", "null"]},
+    },
+}
+_SID = [{"name": "session_id", "in": "path", "required": True, "schema": {"type": "string"}}]
+
+
+def _openapi() -> dict[str, Any]:
+
+    created = {
+        **_SESSION,
+        "properties": {
+            **_SESSION["properties"],
+            "poll_token": {"type": "string"},
+            "scan_url": {"type": "string"},
+            "qr_png_url": {"type": "string"},
+            "qr_svg_url": {"type": "string"},
+            "match_code": {"type": "string"},
+        },
+    }
+    image_params = [
+        *_SID,
+        {
+            "name": "sig",
+            "in": "query",
+            "schema": {"type": "string"},
+            "description": "signature from the create response",
+        },
+    ]
+    return {
+        "/v1/sessions": {
+            "post": {
+                "summary": "Create a verification session",
+                "security": [{"apiKey": []}],
+                "requestBody": json_body(
+                    {
+                        "type": "object",
+                        "required": ["member_id"],
+                        "properties": {
+                            "member_id": {"type": "string"},
+                            "purpose": {"type": "string", "enum": list(sessions.PURPOSES)},
+                            "desktop": {
+                                "type": "object",
+                                "properties": {"ip": {"type": "string"}, "user_agent": {"type": "string"}},
+                            },
+                        },
+                    }
+                ),
+                "responses": {"201": ok("created", created), **error_responses(400, 401, 403, 404, 429)},
+            }
+        },
+        "/v1/sessions/{session_id}": {
+            "get": {
+                "summary": "Session status; long-poll with wait and version",
+                "security": [{"pollToken": []}, {"apiKey": []}],
+                "parameters": [
+                    *_SID,
+                    {"name": "wait", "in": "query", "schema": {"type": "integer", "minimum": 0, "maximum": 30}},
+                    {"name": "version", "in": "query", "schema": {"type": "integer"}},
+                ],
+                "responses": {"200": ok("the session", _SESSION), **error_responses(400, 403, 404)},
+            },
+            "delete": {
+                "summary": "Cancel the session",
+                "security": [{"pollToken": []}, {"apiKey": []}],
+                "parameters": _SID,
+                "responses": {"200": ok("cancelled", _SESSION), **error_responses(403, 404, 409, 410)},
+            },
+        },
+        "/v1/sessions/{session_id}/consume": {
+            "post": {
+                "summary": "Use a verified session's result once (re-verification before a sensitive submission)",
+                "security": [{"apiKey": []}],
+                "parameters": _SID,
+                "requestBody": {
+                    "required": False,
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "properties": {"member_id": {"type": "string"}, "purpose": {"type": "string"}},
+                            }
+                        }
+                    },
+                },
+                "responses": {"200": ok("consumed", _SESSION), **error_responses(400, 401, 403, 404, 409)},
+            }
+        },
+        "/v1/sessions/{session_id}/qr.png": {
+            "get": {
+                "summary": "QR code (PNG)",
+                "parameters": image_params,
+                "responses": {"200": ok("PNG", {"type": "string"}, "image/png"), **error_responses(403, 404, 409, 410)},
+            }
+        },
+        "/v1/sessions/{session_id}/qr.svg": {
+            "get": {
+                "summary": "QR code (SVG)",
+                "parameters": image_params,
+                "responses": {
+                    "200": ok("SVG", {"type": "string"}, "image/svg+xml"),
+                    **error_responses(403, 404, 409, 410),
+                },
+            }
+        },
+    }
+
+
+PATHS = _openapi()
