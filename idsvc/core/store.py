@@ -28,7 +28,12 @@ def connect(url: str) -> redis.Redis:
         import fakeredis
 
         return fakeredis.FakeRedis(decode_responses=True)
-    return redis.Redis.from_url(url, decode_responses=True, socket_timeout=35, health_check_interval=30)
+    # Seconds, not the 35 s it was: a hung Redis must turn into a quick 503, not a stuck request.
+    # Long-polls never block on a Redis call (they wait on an in-process event), so no command
+    # needs longer.
+    return redis.Redis.from_url(
+        url, decode_responses=True, socket_timeout=3, socket_connect_timeout=2, health_check_interval=30
+    )
 
 
 class Store:
