@@ -108,7 +108,7 @@ def test_token_is_cached_in_redis_with_ttl_and_shared(
 ) -> None:
     account.send_template(openid, TEMPLATE, None, {})
     ttl = services.store.redis.ttl(account.token_key)
-    assert 7200 - TOKEN_MARGIN_S - 5 <= ttl <= 7200 - TOKEN_MARGIN_S
+    assert 7200 - TOKEN_MARGIN_S - 60 <= ttl <= 7200 - TOKEN_MARGIN_S
     # Another process (another instance, same Redis) uses the same token: no fetch of its own.
     other_http = CountingSession()
     other = OfficialAccount(APPID, SECRET, wechat_server, services.store, clock, 5.0, http=other_http)
