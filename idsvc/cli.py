@@ -58,6 +58,22 @@ def serve(host: str, port: int, workers: int, connections: int) -> None:
     serving.run(settings, host=host, port=port, workers=workers or (os.cpu_count() or 2), connections=connections)
 
 
+@cli.command()
+@click.option("--processes", default=0, type=int, help="Worker processes (default: one per core).")
+@click.option("--threads", default=1, show_default=True, type=int, help="Jobs at once per process.")
+def worker(processes: int, threads: int) -> None:
+    """Run the analysis workers: they take jobs (phone videos) from the Redis queue."""
+    from idsvc.web import work
+
+    try:
+        settings = Settings.from_env()
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
+    if not settings.redis_url:
+        raise click.ClickException("idsvc worker needs IDSVC_REDIS_URL (without it, idsvc serve analyses in-process)")
+    work.run(settings, processes=processes or (os.cpu_count() or 2), threads=threads)
+
+
 @cli.group()
 def apikey() -> None:
     """Manage API keys."""

@@ -19,3 +19,6 @@ face_verification_decided = _signals.signal("face-verification-decided")
 #: Someone with the right to see a member asks for the member's view (``member_id``): receivers
 #: return a dict of fields to add (e.g. the face-verification lock state).
 member_view = _signals.signal("member-view")
+
+#: A queue worker process is starting (sender: its Services): load models now, once per process.
+worker_starting = _signals.signal("worker-starting")
