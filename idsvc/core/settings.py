@@ -7,6 +7,7 @@ else; the rest of the code receives a frozen :class:`Settings`.
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import os
 import secrets
 from collections.abc import Mapping
@@ -61,6 +62,8 @@ class Settings:
     face_fails_window_s: int = 900
     face_fails_lockout_s: int = 1800
     face_fails_daily_max: int = 10
+    # Proxies whose X-Forwarded-For is believed (comma-separated addresses or CIDRs); empty: none.
+    trusted_proxies: str = ""
     # Where "today" and times shown to members are reckoned.
     timezone: str = "Asia/Shanghai"
 
@@ -132,10 +135,21 @@ class Settings:
             face_fails_lockout_s=get_int("FACE_FAILS_LOCKOUT", defaults.face_fails_lockout_s),
             face_fails_daily_max=get_int("FACE_FAILS_DAILY_MAX", defaults.face_fails_daily_max),
             timezone=_timezone(get("TIMEZONE", defaults.timezone)),
+            trusted_proxies=_networks("TRUSTED_PROXIES", get("TRUSTED_PROXIES")),
         )
 
     def replace(self, **changes: object) -> Settings:
         return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
+
+
+def _networks(name: str, spec: str) -> str:
+    for item in (part.strip() for part in spec.split(",")):
+        if item:
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                raise ConfigError(f"IDSVC_{name}: {item!r} is not an IP address or network") from None
+    return spec
 
 
 def _timezone(name: str) -> str:
