@@ -53,8 +53,9 @@ SECRET_PARAMS = (
 )
 MASK = "***"
 _NAMES = "|".join(sorted(SECRET_PARAMS, key=len, reverse=True))
-# ``?code=…`` / ``&secret=…`` (also ``;`` and the URL-encoded ``%26`` of a nested URL).
-_QUERY_PARAM = re.compile(rf"(?i)((?:[?&;]|%26|%3F)(?:{_NAMES})(?:=|%3D))[^&;#\s\"'<>]*")
+# ``?code=…`` / ``&secret=…`` (also ``;``), and the same inside a URL-encoded URL (a ``redirect_uri``).
+_QUERY_PARAM = re.compile(rf"(?i)([?&;](?:{_NAMES})=)[^&;#\s\"'<>]*")
+_ENCODED_PARAM = re.compile(rf"(?i)((?:%26|%3F)(?:{_NAMES})%3D)(?:(?!%26|%23)[^&;#\s\"'<>])*")
 # ``"access_token": "…"`` in a logged JSON body, and ``'secret': '…'`` in a logged Python dict.
 # Not ``code``/``state``/``key`` here: in JSON those are usually error codes and workflow states.
 _JSON_NAMES = "|".join(n for n in sorted(SECRET_PARAMS, key=len, reverse=True) if n not in {"code", "state", "key"})
@@ -65,6 +66,7 @@ _BEARER = re.compile(r"(?i)\b(bearer\s+)[A-Za-z0-9._~+/=-]+")
 def scrub_secrets(text: str) -> str:
     """Blank the values of credential-like URL query and JSON parameters and bearer tokens."""
     text = _QUERY_PARAM.sub(rf"\g<1>{MASK}", text)
+    text = _ENCODED_PARAM.sub(rf"\g<1>{MASK}", text)
     text = _JSON_PARAM.sub(rf"\g<1>{MASK}", text)
     return _BEARER.sub(rf"\g<1>{MASK}", text)
 
