@@ -72,6 +72,10 @@ def _check_pdf(data: bytes) -> None:
         raise corrupt("no startxref (not a complete PDF)")
 
 
+# TODO(#9.8): the pixel cap bounds memory, not CPU: a small progressive JPEG with hundreds of
+# repeated scans still takes seconds to decode here.  Replace the full decode below with the
+# documents feature's decode-with-budget helper (answering 422 ``image_too_complex``) once it is
+# in main; it was not when this was written.
 def _check_image(data: bytes, mime: str) -> tuple[int, int]:
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)

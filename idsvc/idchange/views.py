@@ -22,6 +22,7 @@ from idsvc.webkit.auth import current_principal, require_role
 from idsvc.webkit.context import services
 from idsvc.webkit.http import (
     int_arg,
+    json_body,
     json_object,
     json_response,
     no_store,
@@ -110,18 +111,6 @@ def get_proof(request_id: str) -> Any:
     return no_store(response)
 
 
-def _optional_json_object() -> dict[str, Any]:
-    """The JSON object body if the client sent one, whatever the framing; ``{}`` for no body.
-
-    ``request.content_length`` is None for ``Transfer-Encoding: chunked``, so the body itself is
-    read (bounded by Flask's MAX_CONTENT_LENGTH) instead of trusting the header.
-    TODO(#9.1): use ``idsvc.webkit.http.json_body(optional=True)`` once it is in main.
-    """
-    if not request.get_data(cache=True):
-        return {}
-    return json_object()
-
-
 def _move(request_id: str, action: Action, comment: str | None) -> Any:
     req, outcome = service.transition(services(), _principal(), request_id, action, comment)
     body = queries.detail(services(), _principal(), req.request_id)
@@ -154,7 +143,7 @@ def decide(request_id: str) -> Any:
 @require_role("platform")
 def withdraw(request_id: str) -> Any:
     """Platform withdraws a request that is not final yet (optional JSON ``{"comment"}``)."""
-    body = _optional_json_object()
+    body = json_body(optional=True)  # read whatever the framing: a chunked body is checked too (#9.1)
     comment = string_field(body, "comment", max_len=MAX_COMMENT, required=False)
     return _move(request_id, Action.WITHDRAW, comment)
 
