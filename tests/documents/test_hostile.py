@@ -62,7 +62,9 @@ def test_bad_seal_settings_fail_at_start_up() -> None:
     ):
         with pytest.raises(ConfigError, match="IDSVC_SEAL_"):
             Settings.from_env(env)
-    seal = Settings.from_env({"IDSVC_SEAL_SHAPE": "round", "IDSVC_SEAL_SIZE_MM": "16", "IDSVC_SEAL_TEXT_SUFFIXES": "印"}).seal
+    seal = Settings.from_env(
+        {"IDSVC_SEAL_SHAPE": "round", "IDSVC_SEAL_SIZE_MM": "16", "IDSVC_SEAL_TEXT_SUFFIXES": "印"}
+    ).seal
     assert (seal.shape, seal.width_mm, seal.height_mm, seal.text_suffixes) == ("round", 16.0, 16.0, ("印",))
 
 
