@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import ipaddress
 import os
+import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -27,6 +28,86 @@ class Secret(str):
 
     def __repr__(self) -> str:
         return "Secret('**********')"
+
+
+SEAL_SHAPES = ("round", "square", "oval")
+_SEAL_SHAPE_ALIASES = {"rect": "square", "rectangle": "square", "circle": "round", "ellipse": "oval"}
+
+
+@dataclass(frozen=True)
+class SealSettings:
+    """The seal template (``IDSVC_SEAL_*``); documents' SealTemplate is built from it."""
+
+    shape: str = "square"
+    width_mm: float = 20.0
+    height_mm: float = 20.0
+    tolerance_mm: float = 1.0
+    tolerance_pct: float = 5.0
+    warn_mm: float = 2.0
+    warn_pct: float = 10.0
+    text_suffixes: tuple[str, ...] = ("印", "之印", "章")
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> SealSettings:
+        """Parse and validate; any malformed value raises :class:`ConfigError` naming the variable."""
+        d = cls()
+
+        def raw(name: str) -> str:
+            return env.get(f"IDSVC_SEAL_{name}", "").strip()
+
+        def num(name: str, default: float, lo: float, hi: float) -> float:
+            text = raw(name)
+            if not text:
+                return default
+            try:
+                value = float(text)
+            except ValueError:
+                raise ConfigError(f"IDSVC_SEAL_{name} must be a number, got {text!r}") from None
+            if not (lo <= value <= hi):  # also refuses nan
+                raise ConfigError(f"IDSVC_SEAL_{name} must be between {lo:g} and {hi:g}, got {text!r}")
+            return value
+
+        shape = raw("SHAPE").lower() or d.shape
+        shape = _SEAL_SHAPE_ALIASES.get(shape, shape)
+        if shape not in SEAL_SHAPES:
+            raise ConfigError(f"IDSVC_SEAL_SHAPE must be round, square or oval, got {raw('SHAPE')!r}")
+        width, height = d.width_mm, d.height_mm
+        size = raw("SIZE_MM")
+        if size:
+            parsed = parse_seal_size(size)
+            if parsed is None:
+                raise ConfigError(f"IDSVC_SEAL_SIZE_MM must look like 20 or 20x10 (3-100 mm), got {size!r}")
+            width, height = parsed
+        suffixes_raw = env.get("IDSVC_SEAL_TEXT_SUFFIXES")
+        suffixes = d.text_suffixes
+        if suffixes_raw is not None and suffixes_raw.strip():
+            suffixes = tuple(s.strip() for s in suffixes_raw.split(",") if s.strip())
+            if any(len(s) > 4 for s in suffixes):
+                raise ConfigError(f"IDSVC_SEAL_TEXT_SUFFIXES: each suffix is 1-4 characters, got {suffixes_raw!r}")
+        return cls(
+            shape=shape,
+            width_mm=width,
+            height_mm=width if shape == "round" else height,
+            tolerance_mm=num("TOLERANCE_MM", d.tolerance_mm, 0.0, 20.0),
+            tolerance_pct=num("TOLERANCE_PCT", d.tolerance_pct, 0.0, 50.0),
+            warn_mm=num("WARN_MM", d.warn_mm, 0.0, 40.0),
+            warn_pct=num("WARN_PCT", d.warn_pct, 0.0, 100.0),
+            text_suffixes=suffixes,
+        )
+
+
+def parse_seal_size(value: str) -> tuple[float, float] | None:
+    """``"20"`` / ``"20x10"`` / ``"20×10 mm"`` → (width, height) in mm, or None when malformed or outside 3-100 mm."""
+    m = re.fullmatch(
+        r"\s*([0-9]{1,3}(?:\.[0-9]{1,3})?)\s*(?:[x×*]\s*([0-9]{1,3}(?:\.[0-9]{1,3})?))?\s*(?:mm)?\s*", value.lower()
+    )
+    if not m:
+        return None
+    w = float(m.group(1))
+    h = float(m.group(2)) if m.group(2) else w
+    if not (3.0 <= w <= 100.0 and 3.0 <= h <= 100.0):
+        return None
+    return w, h
 
 
 @dataclass(frozen=True)
@@ -66,6 +147,7 @@ class Settings:
     trusted_proxies: str = ""
     # Where "today" and times shown to members are reckoned.
     timezone: str = "Asia/Shanghai"
+    seal: SealSettings = field(default_factory=SealSettings)
 
     @property
     def production(self) -> bool:
@@ -136,6 +218,7 @@ class Settings:
             face_fails_daily_max=get_int("FACE_FAILS_DAILY_MAX", defaults.face_fails_daily_max),
             timezone=_timezone(get("TIMEZONE", defaults.timezone)),
             trusted_proxies=_networks("TRUSTED_PROXIES", get("TRUSTED_PROXIES")),
+            seal=SealSettings.from_env(env),
         )
 
     def replace(self, **changes: object) -> Settings:
