@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+# The liveness actions the server may ask for (idsvc.liveness.challenges gives each its instruction).
 ALL_CHALLENGES = ("blink", "turn_left", "turn_right", "open_mouth", "nod")
 
 

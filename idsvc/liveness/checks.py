@@ -53,7 +53,8 @@ class Signals:
         keep = ~np.isnan(landmarks[:, 0, 0])
         rows = np.array([geometry.signals(lm) for lm in landmarks[keep]], dtype=np.float64).reshape(-1, 7)
         iod = float(np.median(rows[:, 6])) if len(rows) else 1.0
-        return cls(np.asarray(t, dtype=np.float64)[keep], *rows[:, :5].T, rows[:, 5] / max(iod, 1e-6))
+        ear_r, ear_l, mouth, yaw, pitch = rows[:, :5].T
+        return cls(np.asarray(t, dtype=np.float64)[keep], ear_r, ear_l, mouth, yaw, pitch, rows[:, 5] / max(iod, 1e-6))
 
 
 def neutral(t: np.ndarray, x: np.ndarray, cfg: LivenessConfig) -> float:

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from idsvc.core.errors import IdsvcError
+from idsvc.liveness.errors import FACE_MODELS_UNAVAILABLE
 
 
 @dataclass(frozen=True)
@@ -75,13 +75,7 @@ class FaceEngine:
                 import dlib
                 import face_recognition_models as frm
         except Exception as exc:  # pragma: no cover - depends on the environment
-            raise IdsvcError(
-                "face_models_unavailable",
-                "人脸识别模型未安装，服务暂不可用",
-                "Face-recognition models are not installed",
-                status=503,
-                details={"error": type(exc).__name__},
-            ) from exc
+            raise FACE_MODELS_UNAVAILABLE({"error": type(exc).__name__}) from exc
         # Loading the models ourselves (the same files face_recognition's api.py loads) skips its
         # import-time CNN detector load and its quit() when the models package is missing.
         self._dlib = dlib

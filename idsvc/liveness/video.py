@@ -244,7 +244,7 @@ def _luma(frame: Any) -> np.ndarray:
     if frame.format.name in _Y8_FORMATS:
         plane = frame.planes[0]
         return np.frombuffer(plane, np.uint8).reshape(plane.height, plane.line_size)[:, : plane.width]
-    return frame.to_ndarray(format="gray")  # e.g. 10-bit HDR from iPhones: slower but correct
+    return np.asarray(frame.to_ndarray(format="gray"))  # e.g. 10-bit HDR from iPhones: slower but correct
 
 
 def _iter_cv2(path: Path, cfg: LivenessConfig) -> Iterator[Frame]:
