@@ -58,6 +58,9 @@ class Track:
     duration_s: float
     rotation: int
     timings: dict[str, float] = field(default_factory=dict)
+    # (N, 6): mean Y, U, V of the face's skin (below the eyes, around the nose) then of the
+    # background (the frame's top corners), for the light challenge; NaN where no face.
+    colour: np.ndarray = field(default_factory=lambda: np.zeros((0, 6)))
 
     @property
     def tracked(self) -> np.ndarray:
@@ -187,6 +190,22 @@ class FaceTracker:
 
 
 _NAN_LM = np.full((68, 2), np.nan)
+_NAN6 = (float("nan"),) * 6
+
+
+def _colour_boxes(lm_px: np.ndarray, w: int, h: int) -> list[tuple[int, int, int, int]]:
+    """Skin (outer eye corners across, nose bridge to nose base down) and two background corners."""
+    x0, x1 = sorted((int(lm_px[36, 0]), int(lm_px[45, 0])))
+    y0, y1 = sorted((int(lm_px[29, 1]), int(lm_px[33, 1])))
+    c = max(8, min(w, h) // 8)
+    return [(x0, y0, x1, max(y1, y0 + 2)), (0, 0, c, c), (w - c, 0, w, c)]
+
+
+def _colour(frame: Frame, lm_px: np.ndarray) -> tuple[float, ...]:
+    h, w = frame.gray.shape
+    skin, bg1, bg2 = frame.yuv_means(_colour_boxes(lm_px, w, h))
+    bg = tuple((a + b) / 2.0 for a, b in zip(bg1, bg2))
+    return (*skin, *bg)
 
 
 @dataclass
@@ -197,12 +216,14 @@ class _Series:
     landmarks: list[np.ndarray] = field(default_factory=list)
     luma: list[float] = field(default_factory=list)
     sharpness: list[float] = field(default_factory=list)
+    colour: list[tuple[float, ...]] = field(default_factory=list)
 
-    def add(self, t: float, lm: np.ndarray, luma: float, sharp: float) -> None:
+    def add(self, t: float, lm: np.ndarray, luma: float, sharp: float, colour: tuple[float, ...] = _NAN6) -> None:
         self.t.append(t)
         self.landmarks.append(lm)
         self.luma.append(luma)
         self.sharpness.append(sharp)
+        self.colour.append(colour)
 
     def add_missing(self, t: float) -> None:
         self.add(t, _NAN_LM, float("nan"), float("nan"))
@@ -290,7 +311,7 @@ class _Run:
         if fitted is None:
             return
         lm_px, lm = fitted
-        self._record(frame, gray, lm)
+        self._record(frame, gray, lm, _colour(frame, lm_px))
         self.anchor.box = _box_from_landmarks(lm_px, w, h)
 
     def _scene(self, gray: np.ndarray) -> None:
@@ -340,14 +361,14 @@ class _Run:
             self.cuts.append(frame.t)  # even a fresh detection jumped: another face, or a splice
         return lm_px, lm
 
-    def _record(self, frame: Frame, gray: np.ndarray, lm: np.ndarray) -> None:
+    def _record(self, frame: Frame, gray: np.ndarray, lm: np.ndarray, colour: tuple[float, ...]) -> None:
         box = self.anchor.box
         assert box is not None
         # Quality and candidates on every other analysed frame (15 Hz is plenty for picking
         # frames to encode and for the median luma/sharpness); landmarks stay on every frame.
         quality_frame = len(self.series) % 2 == 0
         luma, sharp = _quality(gray, box) if quality_frame else (float("nan"), float("nan"))
-        self.series.add(frame.t, lm, luma, sharp)
+        self.series.add(frame.t, lm, luma, sharp, colour)
         self.prev_lm = lm
         if quality_frame:
             self._candidate(frame, box, lm, sharp)
@@ -385,4 +406,5 @@ class _Run:
             # last timestamp plus one mean frame interval: 90 frames at 30 fps = 3.0 s
             duration_s=(self.last_t - (self.first_t or 0.0)) * n / (n - 1) if n > 1 else 0.0,
             rotation=self.rotation,
+            colour=np.array(s.colour, dtype=np.float64).reshape(-1, 6),
         )
