@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+# The liveness actions the server may ask for (idsvc.liveness.challenges gives each its instruction).
 ALL_CHALLENGES = ("blink", "turn_left", "turn_right", "open_mouth", "nod")
 
 
@@ -129,6 +130,15 @@ class Settings:
     session_retention: int = 3600
     blob_dir: Path = Path("var/blobs")
     challenges: tuple[str, ...] = ALL_CHALLENGES
+    # Liveness sequence challenges (issue #11; docs/liveness.md): how many actions, when the later
+    # prompts appear, the recording length, and the light (colour) challenge.
+    challenge_actions: int = 2
+    challenge_prompt_min_s: float = 1.2
+    challenge_prompt_max_s: float = 1.8
+    challenge_duration_s: float = 3.0
+    light_challenge: bool = True
+    light_colours: int = 4
+    light_colour_s: float = 0.5
     max_upload_bytes: int = 30 * 1024 * 1024
     # A 3-8 s phone clip is 1-10 MB; 20 MB leaves room for 4K recorders without inviting abuse.
     max_video_bytes: int = 20 * 1024 * 1024
@@ -161,6 +171,18 @@ class Settings:
         def get(name: str, default: str = "") -> str:
             return env.get(f"IDSVC_{name}", default).strip()
 
+        def get_float(name: str, default: float, lo: float, hi: float) -> float:
+            raw = get(name)
+            if not raw:
+                return default
+            try:
+                value = float(raw)
+            except ValueError:
+                raise ConfigError(f"IDSVC_{name} must be a number, got {raw!r}") from None
+            if not lo <= value <= hi:
+                raise ConfigError(f"IDSVC_{name} must be between {lo} and {hi}, got {value}")
+            return value
+
         def get_int(name: str, default: int, minimum: int = 1) -> int:
             raw = get(name)
             if not raw:
@@ -190,6 +212,11 @@ class Settings:
         if unknown or not challenges:
             raise ConfigError(f"IDSVC_CHALLENGES: unknown or empty {unknown}; choose from {ALL_CHALLENGES}")
         defaults = cls()
+        prompt_min = get_float("CHALLENGE_PROMPT_MIN_S", defaults.challenge_prompt_min_s, 0.3, 5.0)
+        prompt_max = get_float("CHALLENGE_PROMPT_MAX_S", defaults.challenge_prompt_max_s, prompt_min, 5.0)
+        light = get("LIGHT_CHALLENGE", "1").lower()
+        if light not in ("0", "1", "true", "false", "on", "off"):
+            raise ConfigError(f"IDSVC_LIGHT_CHALLENGE must be 1/0 (on/off), got {light!r}")
         return cls(
             env=mode,
             secret_key=Secret(secret) if secret else defaults.secret_key,
@@ -206,6 +233,13 @@ class Settings:
             session_retention=get_int("SESSION_RETENTION", defaults.session_retention),
             blob_dir=Path(get("BLOB_DIR") or defaults.blob_dir),
             challenges=challenges,
+            challenge_actions=get_int("CHALLENGE_ACTIONS", defaults.challenge_actions),
+            challenge_prompt_min_s=prompt_min,
+            challenge_prompt_max_s=prompt_max,
+            challenge_duration_s=get_float("CHALLENGE_DURATION_S", defaults.challenge_duration_s, 1.5, 8.0),
+            light_challenge=light in ("1", "true", "on"),
+            light_colours=get_int("LIGHT_COLOURS", defaults.light_colours, 2),
+            light_colour_s=get_float("LIGHT_COLOUR_S", defaults.light_colour_s, 0.2, 2.0),
             max_upload_bytes=get_int("MAX_UPLOAD_BYTES", defaults.max_upload_bytes),
             max_video_bytes=get_int("MAX_VIDEO_BYTES", defaults.max_video_bytes),
             log_level=get("LOG_LEVEL", "INFO").upper(),
