@@ -11,6 +11,7 @@ everything else — including a FAIL — is a Result.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -121,7 +122,7 @@ def check_signature(data: bytes, dpi: float | None = None, reference_png: bytes 
     )
 
 
-def _sig_measurements(m: sig_mod.SigMeasure, p: Prepared) -> dict:
+def _sig_measurements(m: sig_mod.SigMeasure, p: Prepared) -> dict[str, Any]:
     out = {
         "lighting_dL": m.lighting,
         "paper_L": m.paper_L,

@@ -150,7 +150,10 @@ def measured_mm(m: SealMeasure, ppm: float) -> tuple[float, float]:
 
 def size(m: SealMeasure, t: SealTemplate, ppm: float | None) -> Check:
     L0, S0 = t.dims()
-    tol = lambda nominal, mm, pct: max(mm, nominal * pct / 100.0)  # noqa: E731
+
+    def tol(nominal: float, mm: float, pct: float) -> float:
+        return max(mm, nominal * pct / 100.0)
+
     rng = f"{format_size(t)} ± max({t.tolerance_mm:g} mm, {t.tolerance_pct:g} %) pass; ± max({t.warn_mm:g} mm, {t.warn_pct:g} %) warn"
     if not m.found:
         return mk("size", U, None, "mm", rng, "没有找到印章", "No seal found")

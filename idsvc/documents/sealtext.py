@@ -242,7 +242,7 @@ def _stroke_cv(inner: np.ndarray) -> float | None:
     widths = dist[ridge]
     if len(widths) < 20:
         return None
-    return float(np.std(widths) / max(1e-6, np.mean(widths)))
+    return float(np.std(widths)) / max(1e-6, float(np.mean(widths)))
 
 
 def read(px: SealPixels, m: SealMeasure) -> SealText:
@@ -289,7 +289,7 @@ def read(px: SealPixels, m: SealMeasure) -> SealText:
 
 
 def _max_ratio(lines: list[np.ndarray]) -> float:
-    return max(x.shape[1] / x.shape[0] for x in lines)
+    return float(max(x.shape[1] / x.shape[0] for x in lines))
 
 
 def _is_han(c: str) -> bool:

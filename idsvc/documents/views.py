@@ -40,7 +40,7 @@ def _image() -> bytes:
         raise invalid_input(
             "image", "is required (multipart/form-data field 'image')", "必须以 multipart 字段 image 上传"
         )
-    return f.read()
+    return bytes(f.read())
 
 
 def _dpi() -> float | None:
@@ -133,7 +133,7 @@ def _pick(session: Any, member_id: str, kind: str) -> DocumentFiling:
     if fid is not None:
         if not _FILING_ID.fullmatch(fid):
             raise invalid_input("filing_id", "must be a positive integer (ASCII digits)", "必须是正整数（ASCII 数字）")
-        row = session.get(DocumentFiling, int(fid))
+        row: DocumentFiling | None = session.get(DocumentFiling, int(fid))
         if row is None or row.member_id != member_id or row.kind != kind:
             raise FILING_NOT_FOUND()
         return row
