@@ -7,7 +7,7 @@ from typing import Any
 from idsvc.qr import sessions
 from idsvc.webkit.openapi import error_responses, json_body, ok
 
-_SESSION = {
+_SESSION: dict[str, Any] = {
     "type": "object",
     "properties": {
         "session_id": {"type": "string"},
