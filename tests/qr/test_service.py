@@ -176,3 +176,18 @@ def test_member_sessions_set_always_has_a_ttl(qs: QrSessions, services: Any) -> 
     assert s.session_id in services.store.members(key)
     assert 0 < services.store.redis.ttl(key) <= TTL + services.settings.session_retention
     assert qs.cancel_open_for_member("m-1001", "system") == [s.session_id]
+
+
+def test_qr_reaches_redis_only_through_store() -> None:
+    from pathlib import Path
+
+    import idsvc.qr
+
+    package = Path(idsvc.qr.__file__).parent
+    offenders = [
+        f"{path.name}:{n}"
+        for path in sorted(package.glob("*.py"))
+        for n, line in enumerate(path.read_text().splitlines(), 1)
+        if ".redis" in line or "import redis" in line
+    ]
+    assert not offenders, offenders
