@@ -113,9 +113,12 @@ def services(settings: Settings) -> Iterator[Services]:
     svc = build_services(settings)
     yield svc
     client = svc.store.redis
-    keys = list(client.scan_iter(f"{settings.redis_prefix}:*", count=1000))
-    if keys:
-        client.delete(*keys)
+    try:
+        keys = list(client.scan_iter(f"{settings.redis_prefix}:*", count=1000))
+        if keys:
+            client.delete(*keys)
+    except redis_lib.RedisError:  # a test that points Redis at a dead port has nothing to clean
+        pass
     svc.close()
 
 

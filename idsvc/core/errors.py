@@ -97,7 +97,12 @@ def catalogue() -> dict[str, ErrorSpec]:
 
 
 # -- the shared codes --------------------------------------------------------------------------
-INVALID_JSON = define("invalid_json", 400, "请求体不是有效的 JSON 对象", "The body must be a JSON object")
+INVALID_JSON = define(
+    "invalid_json",
+    400,
+    "请求体必须是有效的 JSON 对象（Content-Type: application/json）",
+    "The body must be a valid JSON object (Content-Type: application/json)",
+)
 INVALID_INPUT = define("invalid_input", 400, "请求参数有误：{field} {problem}", "Invalid input: {field} {problem_en}")
 BAD_REQUEST = define("bad_request", 400, "请求无效", "Bad request")
 UNAUTHORIZED = define("unauthorized", 401, "缺少或无效的 API 密钥", "Missing or invalid API key")

@@ -7,11 +7,13 @@ else; the rest of the code receives a frozen :class:`Settings`.
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import os
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 ALL_CHALLENGES = ("blink", "turn_left", "turn_right", "open_mouth", "nod")
 
@@ -53,6 +55,17 @@ class Settings:
     webhook_url: str = ""
     webhook_secret: Secret = Secret("")
     rate_limit_per_minute: int = 60
+    # Failed face verifications per member, across sessions (#16): this many counted failures
+    # within the window lock the member's face verification for the lock-out period; the daily
+    # maximum locks it until the next day in `timezone`.
+    face_fails_window_max: int = 5
+    face_fails_window_s: int = 900
+    face_fails_lockout_s: int = 1800
+    face_fails_daily_max: int = 10
+    # Proxies whose X-Forwarded-For is believed (comma-separated addresses or CIDRs); empty: none.
+    trusted_proxies: str = ""
+    # Where "today" and times shown to members are reckoned.
+    timezone: str = "Asia/Shanghai"
 
     @property
     def production(self) -> bool:
@@ -117,10 +130,34 @@ class Settings:
             webhook_url=get("WEBHOOK_URL"),
             webhook_secret=Secret(get("WEBHOOK_SECRET")),
             rate_limit_per_minute=get_int("RATE_LIMIT_PER_MINUTE", defaults.rate_limit_per_minute),
+            face_fails_window_max=get_int("FACE_FAILS_WINDOW_MAX", defaults.face_fails_window_max),
+            face_fails_window_s=get_int("FACE_FAILS_WINDOW", defaults.face_fails_window_s),
+            face_fails_lockout_s=get_int("FACE_FAILS_LOCKOUT", defaults.face_fails_lockout_s),
+            face_fails_daily_max=get_int("FACE_FAILS_DAILY_MAX", defaults.face_fails_daily_max),
+            timezone=_timezone(get("TIMEZONE", defaults.timezone)),
+            trusted_proxies=_networks("TRUSTED_PROXIES", get("TRUSTED_PROXIES")),
         )
 
     def replace(self, **changes: object) -> Settings:
         return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
+
+
+def _networks(name: str, spec: str) -> str:
+    for item in (part.strip() for part in spec.split(",")):
+        if item:
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                raise ConfigError(f"IDSVC_{name}: {item!r} is not an IP address or network") from None
+    return spec
+
+
+def _timezone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"IDSVC_TIMEZONE: unknown time zone {name!r} (e.g. Asia/Shanghai)") from None
+    return name
 
 
 def _with_slash(url: str) -> str:

@@ -29,7 +29,12 @@ def connect(url: str) -> redis.Redis:
         import fakeredis
 
         return fakeredis.FakeRedis(decode_responses=True)
-    return redis.Redis.from_url(url, decode_responses=True, socket_timeout=35, health_check_interval=30)
+    # Seconds, not the 35 s it was: a hung Redis must turn into a quick 503, not a stuck request.
+    # Long-polls never block on a Redis call (they wait on an in-process event), so no command
+    # needs longer.
+    return redis.Redis.from_url(
+        url, decode_responses=True, socket_timeout=3, socket_connect_timeout=2, health_check_interval=30
+    )
 
 
 class Store:
@@ -117,6 +122,54 @@ class Store:
                         return new, True
                     except redis.WatchError:
                         continue
+        except redis.RedisError as exc:
+            raise store_unavailable() from exc
+
+    def count_in_window(self, key: str, event_id: str, now: float, window_s: float, ttl: int) -> int:
+        """Record one event at ``now`` and return how many fall within the last ``window_s``.
+
+        A sorted set of (event id, time): concurrent callers each add their own member, so every
+        event is counted; one MULTI transaction, so the count includes exactly what was added.
+        """
+        try:
+            pipe = self.redis.pipeline(transaction=True)
+            pipe.zadd(key, {event_id: now})
+            pipe.zremrangebyscore(key, "-inf", now - window_s)
+            pipe.zcount(key, now - window_s, "+inf")
+            pipe.expire(key, ttl)
+            _, _, count, _ = pipe.execute()
+            return int(count)
+        except redis.RedisError as exc:
+            raise store_unavailable() from exc
+
+    def count_range(self, key: str, low: float, high: float) -> int:
+        """How many events of :meth:`count_in_window`'s set fall between ``low`` and ``high``."""
+        try:
+            return int(self.redis.zcount(key, low, high))
+        except redis.RedisError as exc:
+            raise store_unavailable() from exc
+
+    def incr(self, key: str, ttl: int) -> int:
+        """Add one to a counter that expires ``ttl`` seconds after its last increment."""
+        try:
+            pipe = self.redis.pipeline(transaction=True)
+            pipe.incr(key)
+            pipe.expire(key, ttl)
+            count, _ = pipe.execute()
+            return int(count)
+        except redis.RedisError as exc:
+            raise store_unavailable() from exc
+
+    def get_int(self, key: str) -> int:
+        try:
+            raw = self.redis.get(key)
+        except redis.RedisError as exc:
+            raise store_unavailable() from exc
+        return int(raw) if raw else 0
+
+    def delete(self, *keys: str) -> int:
+        try:
+            return int(self.redis.delete(*keys))
         except redis.RedisError as exc:
             raise store_unavailable() from exc
 

@@ -2,43 +2,65 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 import uuid
 from typing import Any
 
-from flask import Flask, Response, g, jsonify, request
-from werkzeug.exceptions import HTTPException
+from flask import Flask, Response, g, request
+from werkzeug.exceptions import ClientDisconnected, HTTPException
 
 from idsvc.core import logs
-from idsvc.core.errors import IdsvcError, payload_too_large
+from idsvc.core.errors import (
+    BAD_REQUEST,
+    FORBIDDEN,
+    INTERNAL_ERROR,
+    METHOD_NOT_ALLOWED,
+    NOT_FOUND,
+    RATE_LIMITED,
+    UNAUTHORIZED,
+    UNSUPPORTED_MEDIA_TYPE,
+    IdsvcError,
+    define,
+    payload_too_large,
+)
 from idsvc.core.services import Services, build_services
 from idsvc.core.settings import Settings
 from idsvc.features import FEATURES
 from idsvc.qr.phone import error_page as phone_error_page
-from idsvc.web import demo, health, openapi
+from idsvc.web import demo, headers, health, openapi
+from idsvc.web.proxy import TrustedProxies, parse_networks
 from idsvc.webkit.context import SERVICES_KEY
 
 log = logging.getLogger("idsvc")
 
-_HTTP_CODES = {
-    400: "bad_request",
-    401: "unauthorized",
-    403: "forbidden",
-    404: "not_found",
-    405: "method_not_allowed",
-    415: "unsupported_media_type",
-    429: "rate_limited",
+# werkzeug's own HTTP errors (unknown route, wrong method, ...) in the catalogue's words.
+_HTTP_ERRORS = {
+    400: BAD_REQUEST,
+    401: UNAUTHORIZED,
+    403: FORBIDDEN,
+    404: NOT_FOUND,
+    405: METHOD_NOT_ALLOWED,
+    415: UNSUPPORTED_MEDIA_TYPE,
+    429: RATE_LIMITED,
 }
-_HTTP_ZH = {
-    400: "请求无效",
-    401: "未认证",
-    403: "无权访问",
-    404: "资源不存在",
-    405: "不支持的请求方法",
-    415: "不支持的内容类型",
-    429: "请求过于频繁，请稍后再试",
-}
+REQUEST_TIMEOUT = define(
+    "request_timeout", 408, "网络太慢，请求未能完整送达，请重试", "The request body did not arrive in time; retry"
+)
+HTTP_ERROR = define("http_error", 400, "请求无法处理", "The request could not be handled")
+
+
+MAX_FORM_PARTS = 50
+# werkzeug's own cap on a non-file field held in memory (500 KB by default).
+MAX_FORM_FIELD_BYTES = 500 * 1024
+
+TOO_MANY_PARTS = define(
+    "too_many_form_parts",
+    413,
+    "表单字段过多或过大（最多 {parts} 个字段，每个字段不超过 {field_kb} KB）",
+    "Too many or too large form fields (at most {parts} fields of {field_kb} KB each)",
+)
 
 
 def create_app(settings: Settings | None = None, *, services: Services | None = None) -> Flask:
@@ -48,6 +70,8 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app.config.update(
         SECRET_KEY=str(settings.secret_key),
         MAX_CONTENT_LENGTH=settings.max_upload_bytes,
+        # A form here has at most a file and a few fields; thousands of parts are an attack.
+        MAX_FORM_PARTS=MAX_FORM_PARTS,
         # Pages under /m/ keep their state in this signed cookie.  Lax, not Strict: the phone
         # comes back from WeChat's OAuth page by a top-level redirect and must carry it.
         SESSION_COOKIE_NAME="idsvc_m",
@@ -71,12 +95,16 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
 
     _install_error_handlers(app)
     _install_request_log(app)
+    headers.install(app)
+    app.wsgi_app = TrustedProxies(app.wsgi_app, parse_networks(settings.trusted_proxies))  # type: ignore[method-assign]
     return app
 
 
 def _error_response(err: IdsvcError) -> Response:
-    response = jsonify(err.to_dict())
-    response.status_code = err.status
+    # "replace": an error can quote client input; text that is not valid Unicode (a lone
+    # surrogate) must not turn the error itself into a 500.
+    body = json.dumps(err.to_dict(), ensure_ascii=False).encode("utf-8", "replace")
+    response = Response(body, status=err.status, mimetype="application/json")
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -91,25 +119,35 @@ def _install_error_handlers(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def _http_error(err: HTTPException) -> Any:
         status = err.code or 500
+        if isinstance(err, ClientDisconnected):
+            # The body ended early: the client went away or stalled past the read timeout.
+            return _idsvc_error(REQUEST_TIMEOUT())
         if status == 413:
-            return _idsvc_error(payload_too_large(app.config["MAX_CONTENT_LENGTH"]))
-        code = _HTTP_CODES.get(status, (err.name or "error").lower().replace(" ", "_"))
-        return _idsvc_error(
-            IdsvcError(code, _HTTP_ZH.get(status, err.name or "错误"), err.name or "Error", status=status)
-        )
+            limit = app.config["MAX_CONTENT_LENGTH"]
+            if request.content_length is not None and request.content_length <= limit:
+                # Under the size limit: werkzeug refused the number or size of form parts.
+                return _idsvc_error(
+                    TOO_MANY_PARTS(
+                        {"max_parts": MAX_FORM_PARTS}, parts=MAX_FORM_PARTS, field_kb=MAX_FORM_FIELD_BYTES // 1024
+                    )
+                )
+            return _idsvc_error(payload_too_large(limit))
+        spec = _HTTP_ERRORS.get(status)
+        if spec is not None:
+            return _idsvc_error(spec())
+        other = HTTP_ERROR({"http_status": status})
+        other.status = status
+        return _idsvc_error(other)
+
+    @app.errorhandler(TimeoutError)
+    def _client_too_slow(err: TimeoutError) -> Any:
+        # The client stopped sending its body (see web/serve.py BodyReadTimeout).
+        return _idsvc_error(REQUEST_TIMEOUT())
 
     @app.errorhandler(Exception)
     def _unexpected(err: Exception) -> Any:
         log.exception("unhandled error", extra={"fields": {"request_id": g.get("request_id")}})
-        return _idsvc_error(
-            IdsvcError(
-                "internal_error",
-                "服务内部错误，请稍后重试",
-                "Internal error; please retry later",
-                status=500,
-                details={"request_id": g.get("request_id")},
-            )
-        )
+        return _idsvc_error(INTERNAL_ERROR({"request_id": g.get("request_id")}))
 
 
 def _install_request_log(app: Flask) -> None:

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import functools
+import logging
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 from flask import g, request
 
 from idsvc.core import apikeys, audit
-from idsvc.core.errors import forbidden, unauthorized
+from idsvc.core.errors import WRONG_ROLE, IdsvcError, unauthorized
+from idsvc.core.services import Services
 from idsvc.webkit.context import services
 
 F = TypeVar("F", bound=Callable[..., Any])
+log = logging.getLogger(__name__)
 
 # Key use is audited at most this often per key, so busy integrations don't flood the chain.
 KEY_USE_AUDIT_INTERVAL = 3600
@@ -36,20 +39,27 @@ def current_principal(optional: bool = False) -> apikeys.Principal | None:
         svc = services()
         with svc.db.session() as session:
             principal = apikeys.authenticate(session, token)
-            if principal is not None:
-                marker = svc.store.key("apikey", "used", principal.key_id)
-                if svc.store.set_once(marker, "1", KEY_USE_AUDIT_INTERVAL) is None:
-                    audit.record(
-                        session,
-                        "apikey.used",
-                        principal.actor,
-                        principal.key_id,
-                        {"path": request.url_rule.rule if request.url_rule else ""},
-                    )
+        if principal is not None:
+            _audit_key_use(svc, principal)
     if principal is None and not optional:
         raise unauthorized()
     g.principal = principal
     return principal
+
+
+def _audit_key_use(svc: Services, principal: apikeys.Principal) -> None:
+    """Audit a key's use at most hourly.  Outside the SQL transaction above, and best effort: a
+    Redis outage must not take SQL-only endpoints down with it (the marker then is skipped)."""
+    marker = svc.store.key("apikey", "used", principal.key_id)
+    try:
+        first_this_hour = svc.store.set_once(marker, "1", KEY_USE_AUDIT_INTERVAL) is None
+    except IdsvcError:
+        log.warning("key-use marker unavailable; not auditing this use", extra={"fields": {"key_id": principal.key_id}})
+        return
+    if first_this_hour:
+        route = request.url_rule.rule if request.url_rule else ""
+        with svc.db.session() as session:
+            audit.record(session, "apikey.used", principal.actor, principal.key_id, {"path": route})
 
 
 def require_role(*roles: str) -> Callable[[F], F]:
@@ -61,9 +71,7 @@ def require_role(*roles: str) -> Callable[[F], F]:
             principal = current_principal()
             assert principal is not None
             if principal.role not in roles:
-                raise forbidden(
-                    "wrong_role", "当前 API 密钥的角色无权执行此操作", f"This endpoint needs role {' or '.join(roles)}"
-                )
+                raise WRONG_ROLE({"roles": list(roles)}, roles=" or ".join(roles))
             return view(*args, **kwargs)
 
         return wrapper  # type: ignore[return-value]
