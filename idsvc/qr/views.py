@@ -8,7 +8,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app, request, url_for
 from itsdangerous import BadSignature, URLSafeSerializer
 
-from idsvc.core.errors import INVALID_JSON, WRONG_ROLE, invalid_input, store_unavailable
+from idsvc.core.errors import WRONG_ROLE, invalid_input, store_unavailable
 from idsvc.qr import errors, limits, render, service, sessions
 from idsvc.qr.errors import SQL_UNAVAILABLE
 from idsvc.qr.limits import RateLimiter
@@ -18,7 +18,7 @@ from idsvc.webkit.auth import bearer_token, current_principal, require_role
 from idsvc.webkit.context import feature_service, services
 from idsvc.webkit.http import (
     int_arg,
-    json_object,
+    json_body,
     json_response,
     no_store,
     string_field,
@@ -32,33 +32,6 @@ IMAGE_SALT = "idsvc.qr.image"
 def qr_sessions() -> QrSessions:
     """The app's :class:`QrSessions` (built once by ``feature.register``)."""
     return feature_service(service.EXTENSION, QrSessions)
-
-
-def _has_lone_surrogate(value: Any) -> bool:
-    if isinstance(value, str):
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            return True
-        return False
-    if isinstance(value, dict):
-        return any(_has_lone_surrogate(k) or _has_lone_surrogate(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(_has_lone_surrogate(v) for v in value)
-    return False
-
-
-def _json_body(*, optional: bool = False) -> dict[str, Any]:
-    """The JSON object body whatever its framing (Content-Length or chunked); ``{}`` if optional and empty.
-
-    TODO(merge main): replace with ``idsvc.webkit.http.json_body(optional=...)``.
-    """
-    if optional and not request.get_data(cache=True).strip():
-        return {}
-    body = json_object()
-    if _has_lone_surrogate(body):
-        raise INVALID_JSON({"problem": "lone_surrogate"})
-    return body
 
 
 def _optional_text(body: dict[str, Any], name: str, max_len: int) -> str | None:
@@ -107,7 +80,7 @@ def session_body(s: sessions.Session, **extra: Any) -> dict[str, Any]:
 @require_role("platform")
 def create_session() -> Any:
     """Create a verification session for a member → 201 with poll token, scan URL, QR URLs, match code."""
-    body = _json_body()
+    body = json_body()
     member_id = string_field(body, "member_id", max_len=64)
     purpose = string_field(body, "purpose", max_len=32, required=False, default="login")
     if purpose not in sessions.PURPOSES:
@@ -160,7 +133,7 @@ def cancel_session(session_id: str) -> Any:
 @require_role("platform")
 def consume_session(session_id: str) -> Any:
     """Use a ``verified`` session's result exactly once (optionally checking member and purpose)."""
-    body = _json_body(optional=True)
+    body = json_body(optional=True)
     member_id = _optional_text(body, "member_id", 64)
     purpose = _optional_text(body, "purpose", 32)
     principal = current_principal()
