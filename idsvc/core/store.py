@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from typing import Any
 
 import redis
@@ -183,3 +184,100 @@ class Store:
         except redis.RedisError:
             log.warning("rate limiter unavailable; allowing request")
             return 0
+
+    # -- atomic helpers added for the qr feature ---------------------------------------------------
+    def get_str(self, key: str) -> str | None:
+        try:
+            value = self.redis.get(key)
+        except redis.RedisError as exc:
+            raise store_unavailable() from exc
+        return None if value is None else str(value)
+
+    def set_str(self, key: str, value: str, ttl: int) -> None:
+        try:
+            self.redis.set(key, value, ex=ttl)
+        except redis.RedisError as exc:
+            raise store_unavailable() from exc
+
+    def add_to_set(self, key: str, member: str, ttl: int) -> None:
+        """SADD and (re)set the set's TTL in one MULTI/EXEC, so the set never lives without a TTL."""
+        try:
+            pipe = self.redis.pipeline(transaction=True)
+            pipe.sadd(key, member)
+            pipe.expire(key, ttl)
+            pipe.execute()
+        except redis.RedisError as exc:
+            raise store_unavailable() from exc
+
+    def members(self, key: str) -> set[str]:
+        try:
+            return {str(m) for m in self.redis.smembers(key)}
+        except redis.RedisError as exc:
+            raise store_unavailable() from exc
+
+    def update_json_durably(
+        self,
+        key: str,
+        mutate: Callable[[Json], Json | None],
+        durable: Callable[[Json, Json], AbstractContextManager[object]],
+        *,
+        publish: str | None = None,
+    ) -> tuple[Json | None, bool]:
+        """:meth:`update_json` whose change is first made durable elsewhere (an SQL audit entry).
+
+        ``durable(old, new)`` is a context manager entered before the Redis write and left after
+        it: it writes its record on entry (e.g. opens an SQL transaction and inserts the audit
+        entry) and commits on a clean exit, rolls back if the Redis write fails or loses the race
+        (then ``mutate`` decides again).  If it cannot write (the database is locked or gone) it
+        raises and Redis is not touched.  If its commit fails after Redis changed, the old value
+        is put back (only if nobody changed it since), so Redis and the durable record agree.
+        The key keeps its TTL.
+        """
+        try:
+            with self.redis.pipeline() as pipe:
+                while True:
+                    try:
+                        pipe.watch(key)  # type: ignore[no-untyped-call]
+                        raw = pipe.get(key)
+                        if raw is None:
+                            pipe.unwatch()
+                            return None, False
+                        current = json.loads(raw)
+                        new = mutate(dict(current))
+                        if new is None:
+                            pipe.unwatch()
+                            return current, False
+                        written = json.dumps(new, ensure_ascii=False)
+                        executed = False
+                        try:
+                            with durable(current, new):
+                                pipe.multi()
+                                pipe.set(key, written, keepttl=True)
+                                if publish:
+                                    pipe.publish(publish, json.dumps({"version": new.get("version")}))
+                                pipe.execute()
+                                executed = True
+                        except BaseException:
+                            if executed:
+                                self._put_back(key, written, raw if isinstance(raw, str) else raw.decode())
+                            raise
+                        return new, True
+                    except redis.WatchError:
+                        continue
+        except redis.RedisError as exc:
+            raise store_unavailable() from exc
+
+    def _put_back(self, key: str, written: str, previous: str) -> None:
+        """Restore ``previous`` at ``key`` if it still holds ``written`` (best effort, logged)."""
+        try:
+            with self.redis.pipeline() as pipe:
+                pipe.watch(key)  # type: ignore[no-untyped-call]
+                if pipe.get(key) != written:
+                    pipe.unwatch()
+                    log.error("could not undo a change whose durable record failed: %s changed since", key)
+                    return
+                pipe.multi()
+                pipe.set(key, previous, keepttl=True)
+                pipe.execute()
+        except redis.RedisError:
+            log.exception("could not undo a change whose durable record failed: %s", key)
