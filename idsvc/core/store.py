@@ -8,6 +8,7 @@ value and its ``mutate`` decides again, so exactly one writer wins.
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 from collections.abc import Callable
@@ -124,6 +125,27 @@ class Store:
                         continue
         except redis.RedisError as exc:
             raise store_unavailable() from exc
+
+    def put_blob(self, key: str, data: bytes, ttl: int) -> None:
+        """Short-lived bytes (a phone video waiting for its worker), base64 in the text client."""
+        try:
+            self.redis.set(key, base64.b64encode(data).decode("ascii"), ex=ttl)
+        except redis.RedisError as exc:
+            raise store_unavailable() from exc
+
+    def get_blob(self, key: str) -> bytes | None:
+        try:
+            raw = self.redis.get(key)
+        except redis.RedisError as exc:
+            raise store_unavailable() from exc
+        return None if raw is None else base64.b64decode(str(raw))
+
+    def delete_quietly(self, key: str) -> None:
+        """Delete ``key`` if Redis answers; its TTL removes it otherwise."""
+        try:
+            self.redis.delete(key)
+        except redis.RedisError:
+            log.warning("could not delete a short-lived key; its TTL will", extra={"fields": {"key": key}})
 
     def count_in_window(self, key: str, event_id: str, now: float, window_s: float, ttl: int) -> int:
         """Record one event at ``now`` and return how many fall within the last ``window_s``.

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from idsvc.liveness.sequence import challenge_steps, new_challenge
+from idsvc.liveness.sequence import SequenceSettings, challenge_steps, new_challenge
 
-__all__ = ["analyse_video", "challenge_steps", "new_challenge"]
+__all__ = ["SequenceSettings", "analyse_video", "challenge_steps", "new_challenge"]
 
 
 def analyse_video(*args: Any, **kwargs: Any) -> Any:

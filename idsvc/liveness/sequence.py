@@ -46,14 +46,22 @@ _RNG = secrets.SystemRandom()
 class SequenceSettings(Protocol):
     """The settings :func:`new_challenge` reads (``idsvc.core.settings.Settings`` has them)."""
 
-    challenges: tuple[str, ...]
-    challenge_actions: int
-    challenge_prompt_min_s: float
-    challenge_prompt_max_s: float
-    challenge_duration_s: float
-    light_challenge: bool
-    light_colours: int
-    light_colour_s: float
+    @property
+    def challenges(self) -> tuple[str, ...]: ...
+    @property
+    def challenge_actions(self) -> int: ...
+    @property
+    def challenge_prompt_min_s(self) -> float: ...
+    @property
+    def challenge_prompt_max_s(self) -> float: ...
+    @property
+    def challenge_duration_s(self) -> float: ...
+    @property
+    def light_challenge(self) -> bool: ...
+    @property
+    def light_colours(self) -> int: ...
+    @property
+    def light_colour_s(self) -> float: ...
 
 
 @dataclass(frozen=True)

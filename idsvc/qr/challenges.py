@@ -7,7 +7,7 @@ The liveness feature chooses the challenge and describes it; this module only as
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
 import idsvc.liveness as liveness
@@ -16,12 +16,9 @@ from idsvc.qr.sessions import Challenge
 Picker = Callable[[], Challenge]
 
 
-def picker(enabled: Sequence[str]) -> Picker:
-    """A challenge picker over the enabled challenge names."""
-    from idsvc.liveness.challenges import pick_challenge
-
-    names = tuple(enabled)
-    return lambda: pick_challenge(names)
+def picker(settings: liveness.SequenceSettings) -> Picker:
+    """A fresh sequence challenge per attempt (ordered actions with prompt times, light colours)."""
+    return lambda: liveness.new_challenge(settings)
 
 
 def _legacy_step(action: object) -> dict[str, Any]:

@@ -7,6 +7,8 @@ from typing import Any
 import click
 from flask import Flask
 
+from idsvc.attempts import FaceAttempts
+from idsvc.attempts.views import SERVICE_KEY as ATTEMPTS_EXTENSION
 from idsvc.core import signals
 from idsvc.core.services import Services
 from idsvc.qr import challenges, limits, oauth, openapi, phone, service, views
@@ -21,7 +23,7 @@ from idsvc.webkit.openapi import add_paths
 NAME = "qr"
 
 
-def build(svc: Services) -> tuple[QrSessions, PhoneOAuth, RateLimiter]:
+def build(svc: Services, attempts: FaceAttempts | None = None) -> tuple[QrSessions, PhoneOAuth, RateLimiter]:
     """The feature's services over the app's core services (one set per app)."""
     settings = svc.settings
     sessions = QrSessions(
@@ -30,9 +32,13 @@ def build(svc: Services) -> tuple[QrSessions, PhoneOAuth, RateLimiter]:
         notifier=svc.notifier,
         settings=settings,
         clock=svc.clock,
-        pick_challenge=challenges.picker(settings.challenges),
+        pick_challenge=challenges.picker(settings),
         analyser=LivenessAnalyser(svc.db),
+        attempts=attempts,
+        queue=svc.queue,
+        on_decided=lambda **decision: _announce(svc, decision),
     )
+    svc.queue.register(service.JOB, sessions.run_verification)
     wechat = WeChatClient(
         settings.wechat_appid, str(settings.wechat_secret), settings.wechat_api_base, settings.wechat_oauth_base
     )
@@ -41,9 +47,13 @@ def build(svc: Services) -> tuple[QrSessions, PhoneOAuth, RateLimiter]:
     return sessions, phone_oauth, limiter
 
 
+def _announce(svc: Services, decision: dict[str, Any]) -> None:
+    signals.face_verification_decided.send(svc, **decision)
+
+
 def register(app: Flask) -> None:
     svc: Services = app.extensions[SERVICES_KEY]
-    sessions, phone_oauth, limiter = build(svc)
+    sessions, phone_oauth, limiter = build(svc, app.extensions.get(ATTEMPTS_EXTENSION))
     app.extensions[service.EXTENSION] = sessions
     app.extensions[oauth.EXTENSION] = phone_oauth
     app.extensions[limits.EXTENSION] = limiter

@@ -16,7 +16,7 @@ import logging
 import secrets
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session as DbSession
 
@@ -27,6 +27,10 @@ from idsvc.core.errors import MEMBER_NOT_FOUND, IdsvcError
 from idsvc.core.events import Notifier
 from idsvc.core.settings import Settings
 from idsvc.core.store import Store
+
+if TYPE_CHECKING:
+    from idsvc.attempts import FaceAttempts
+    from idsvc.core.jobs import JobQueue
 from idsvc.qr import errors
 from idsvc.qr import sessions as sm
 from idsvc.qr.challenges import Picker
@@ -38,6 +42,11 @@ log = logging.getLogger(__name__)
 MAX_WAIT = 30
 MAX_SESSION_ID = 64
 EXTENSION = "idsvc.qr.sessions"
+JOB = "qr.verify_video"
+#: The raw video waits in Redis at most this long for its worker (deleted once decided).
+VIDEO_TTL = 180
+#: Called after every decision (passed, reason, member, session, actor): the attempts feature counts.
+DecisionHook = Callable[..., None]
 #: Extra SQL work done in the same transaction as a transition's audit entry: (db, old, new).
 SqlHook = Callable[[DbSession, sm.Session, sm.Session], None]
 
@@ -59,6 +68,9 @@ class QrSessions:
         clock: Clock,
         pick_challenge: Picker,
         analyser: Analyser,
+        attempts: FaceAttempts | None = None,
+        queue: JobQueue | None = None,
+        on_decided: DecisionHook | None = None,
     ) -> None:
         self.store = store
         self.db = db
@@ -67,6 +79,9 @@ class QrSessions:
         self.clock = clock
         self.pick_challenge = pick_challenge
         self.analyser = analyser
+        self.attempts = attempts
+        self.queue = queue
+        self.on_decided = on_decided
 
     # -- keys ---------------------------------------------------------------------------
     def _key(self, sid: str) -> str:
@@ -183,6 +198,8 @@ class QrSessions:
         with sql_errors_as_503(), self.db.session() as db:
             if db.get(Member, member_id) is None:
                 raise MEMBER_NOT_FOUND()
+            if self.attempts is not None:
+                self.attempts.check(member_id)  # 429 verification_locked: no QR for a locked member
             audit.record(
                 db,
                 "session.created",
@@ -250,23 +267,84 @@ class QrSessions:
         return cancelled
 
     # -- the phone's video --------------------------------------------------------------
+    def _video_key(self, sid: str, attempt: int) -> str:
+        return self.store.key("qr", "video", sid, str(attempt))
+
+    def submit_video(self, sid: str, openid: str, video: bytes) -> sm.Session:
+        """confirmed → verifying, and the video queued for a worker; answers at once.
+
+        The raw video waits in Redis (``VIDEO_TTL``) only until a worker has decided; the job is
+        :meth:`run_verification`, idempotent per attempt.
+        """
+        suffix = sniff_video(video)
+        s = self.get(sid)
+        if self.attempts is not None:
+            self.attempts.check(s.member_id)
+        if self.queue is None:
+            raise RuntimeError("submit_video needs a job queue")
+        actor = f"wechat:{openid}"
+        s = self.apply(sid, lambda cur: sm.begin_verifying(cur, openid, self.clock()), "session.verifying", actor)
+        key = self._video_key(sid, s.attempts)
+        try:
+            self.store.put_blob(key, video, VIDEO_TTL)
+            self.queue.enqueue(JOB, session_id=sid, attempt=s.attempts, suffix=suffix, openid=openid)
+        except IdsvcError:
+            # Queue or Redis down: the attempt was not analysed, so it is not the member's failure.
+            self.store.delete_quietly(key)
+            self._finish(sid, s.attempts, openid, Analysis(False, "analysis_error"))
+            raise
+        return s
+
+    def run_verification(self, session_id: str, attempt: int, suffix: str, openid: str) -> None:
+        """The queue job: analyse attempt ``attempt`` of ``session_id`` and record the decision.
+
+        Delivered twice (a worker died after deciding), it decides once: a session no longer
+        ``verifying`` this attempt is left alone.
+        """
+        key = self._video_key(session_id, attempt)
+        try:
+            s = self.get(session_id)
+            if s.status != sm.VERIFYING or s.attempts != attempt:
+                return
+            video = self.store.get_blob(key)
+            if video is None:
+                analysis = Analysis(False, "analysis_error")
+            else:
+                analysis = self._analyse(session_id, s, video, suffix)
+            self._finish(session_id, attempt, openid, analysis)
+        finally:
+            self.store.delete_quietly(key)
+
     def verify_video(self, sid: str, openid: str, video: bytes) -> tuple[sm.Session, Analysis]:
-        """confirmed → verifying → verified | confirmed (another try) | failed; the decision is audited.
+        """Submit and analyse in this thread (the CLI and tests): the same steps a worker runs."""
+        suffix = sniff_video(video)
+        s = self.get(sid)
+        if self.attempts is not None:
+            self.attempts.check(s.member_id)
+        actor = f"wechat:{openid}"
+        s = self.apply(sid, lambda cur: sm.begin_verifying(cur, openid, self.clock()), "session.verifying", actor)
+        analysis = self._analyse(sid, s, video, suffix)
+        return self._finish(sid, s.attempts, openid, analysis), analysis
+
+    def _analyse(self, sid: str, s: sm.Session, video: bytes, suffix: str) -> Analysis:
+        try:
+            return self.analyser(s.member_id, video, suffix, s.challenge)
+        except Exception:
+            log.exception("video analysis crashed", extra={"fields": {"session": sid}})
+            return Analysis(False, "analysis_error")
+
+    def _finish(self, sid: str, attempt: int, openid: str, analysis: Analysis) -> sm.Session:
+        """verifying → verified | confirmed (another try) | failed; the decision is audited.
 
         An analysis that began before the deadline finishes even if the deadline passes meanwhile
         (``sessions.deadline``).  Should the session have ended under it anyway (cancelled, or
         stuck past the grace), the decision is still audited, as ``session.decision_discarded``.
         """
-        suffix = sniff_video(video)
         actor = f"wechat:{openid}"
-        s = self.apply(sid, lambda cur: sm.begin_verifying(cur, openid, self.clock()), "session.verifying", actor)
-        try:
-            analysis = self.analyser(s.member_id, video, suffix, s.challenge)
-        except Exception:  # a bug must not leave the session stuck in `verifying`
-            log.exception("video analysis crashed", extra={"fields": {"session": sid}})
-            analysis = Analysis(False, "analysis_error")
-        summary = {"challenge": s.challenge, "attempt": s.attempts, **analysis.summary()}
+        current = sm.Session.from_json(self.store.get_json(self._key(sid)) or {"status": "expired"})
+        summary = {"challenge": current.challenge, "attempt": attempt, **analysis.summary()}
         next_challenge = self.pick_challenge()
+        assurance = analysis.decision.get("assurance") if analysis.passed else None
 
         def bind_openid(db: DbSession, _old: sm.Session, new: sm.Session) -> None:
             if new.status != sm.VERIFIED:
@@ -276,10 +354,17 @@ class QrSessions:
                 member.openid, member.openid_bound_at = openid, utcnow()
                 audit.record(db, "member.openid_bound", actor, f"member:{member.member_id}", {"session": sid})
 
+        def step(cur: sm.Session) -> sm.Session | None:
+            if cur.status == sm.VERIFYING and cur.attempts != attempt:
+                return None  # a later attempt is under way: this decision is stale
+            return sm.finish_verifying(
+                cur, analysis.passed, analysis.reason, self.clock(), next_challenge, assurance=assurance
+            )
+
         try:
-            s = self.apply(
+            s, changed = self._apply_changed(
                 sid,
-                lambda cur: sm.finish_verifying(cur, analysis.passed, analysis.reason, self.clock(), next_challenge),
+                step,
                 "session.verified" if analysis.passed else "session.retry",
                 actor,
                 summary,
@@ -298,4 +383,8 @@ class QrSessions:
                     {"passed": analysis.passed, "refused": exc.code, **summary},
                 )
             raise
-        return s, analysis
+        if changed and self.on_decided is not None:
+            self.on_decided(
+                member_id=s.member_id, passed=analysis.passed, reason=analysis.reason, session_id=sid, actor=actor
+            )
+        return s

@@ -80,6 +80,9 @@ RETRYABLE = frozenset(
         "too_dark",
         "too_blurry",
         "challenge_not_performed",
+        # The screen's colours were not seen on the face: a dim screen or bright daylight can
+        # cause it too, so the member may try again (each try counts toward the member's limit).
+        "light_challenge_failed",
     }
 )
 
@@ -146,6 +149,8 @@ class Session:
     challenge: Challenge = None
     attempts: int = 0
     last_reason: str | None = None
+    # What the passed verification proved: "sequence+light", "sequence" or "single_action".
+    assurance: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The stored form (the shape Redis has always held: ``failure`` is ``{"code": …}``)."""
@@ -250,8 +255,17 @@ def _require_phone(s: Session, openid: str) -> None:
 
 
 def expire(s: Session, now: float) -> Session | None:
-    """The expired record if ``s`` has run out of time, else None (no change)."""
-    return _advance(s, Step.EXPIRE, now, failure="session_expired") if is_expired(s, now) else None
+    """The expired record if ``s`` has run out of time, else None (no change).
+
+    A session still ``verifying`` past its grace lost its analysis (a worker died and the job was
+    not re-delivered in time): it fails with ``analysis_error`` rather than hanging or looking
+    like the member's own delay.
+    """
+    if not is_expired(s, now):
+        return None
+    if s.status == VERIFYING:
+        return _advance(s, Step.FAIL, now, failure="analysis_error", last_reason="analysis_error", verifying_since=None)
+    return _advance(s, Step.EXPIRE, now, failure="session_expired")
 
 
 def scan(s: Session, openid: str, now: float) -> Session | None:
@@ -287,7 +301,12 @@ def begin_verifying(s: Session, openid: str, now: float) -> Session:
 
 
 def finish_verifying(
-    s: Session, passed: bool, reason: str | None, now: float, next_challenge: Challenge = None
+    s: Session,
+    passed: bool,
+    reason: str | None,
+    now: float,
+    next_challenge: Challenge = None,
+    assurance: str | None = None,
 ) -> Session:
     """verifying → verified, back to confirmed with a new challenge (retryable, tries left), or failed.
 
@@ -295,7 +314,7 @@ def finish_verifying(
     session cannot expire under it for ``VERIFY_GRACE`` seconds, see :func:`deadline`).
     """
     if passed:
-        return _advance(s, Step.PASS, now, verified_at=now, last_reason=None, verifying_since=None)
+        return _advance(s, Step.PASS, now, verified_at=now, last_reason=None, verifying_since=None, assurance=assurance)
     if reason in RETRYABLE and s.attempts < MAX_ATTEMPTS and now < s.expires_at:
         return _advance(
             s,
@@ -351,4 +370,5 @@ def public_view(s: Session) -> dict[str, Any]:
         "attempts": s.attempts,
         "last_reason": s.last_reason,
         "consumed_at": iso(s.consumed_at),
+        "assurance": s.assurance,
     }

@@ -45,6 +45,7 @@ class Analysis:
         return {
             "reason": self.reason,
             "match_distance": match.get("distance") if isinstance(match, dict) else None,
+            "assurance": self.decision.get("assurance"),
         }
 
 
