@@ -7,6 +7,8 @@ else; the rest of the code receives a frozen :class:`Settings`.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import hmac
 import os
 import secrets
 from collections.abc import Mapping
@@ -14,6 +16,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 ALL_CHALLENGES = ("blink", "turn_left", "turn_right", "open_mouth", "nod")
+# Development only, when neither IDSVC_AUDIT_KEY nor IDSVC_SECRET_KEY is set: a published, stable key,
+# so that the chain written by one `idsvc` process verifies in the next.  It protects nothing.
+DEVELOPMENT_AUDIT_KEY = "idsvc-development-audit-key-not-secret"
+_AUDIT_KEY_LABEL = b"idsvc audit chain v1"
 
 
 class ConfigError(RuntimeError):
@@ -53,10 +59,17 @@ class Settings:
     webhook_url: str = ""
     webhook_secret: Secret = Secret("")
     rate_limit_per_minute: int = 60
+    # Keys the audit chain (HMAC); empty: derived from secret_key (see audit_signing_key).
+    audit_key: Secret = Secret("")
 
     @property
     def production(self) -> bool:
         return self.env == "production"
+
+    def audit_signing_key(self) -> bytes:
+        """The HMAC key of the audit chain: IDSVC_AUDIT_KEY, else IDSVC_SECRET_KEY, under a label of its own."""
+        base = str(self.audit_key or self.secret_key).encode()
+        return hmac.new(base, _AUDIT_KEY_LABEL, hashlib.sha256).digest()
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -86,6 +99,11 @@ class Settings:
             raise ConfigError("IDSVC_SECRET_KEY is required when IDSVC_ENV=production")
         if secret and len(secret) < 16:
             raise ConfigError("IDSVC_SECRET_KEY must be at least 16 characters")
+        audit_key = get("AUDIT_KEY")
+        if audit_key and len(audit_key) < 16:
+            raise ConfigError("IDSVC_AUDIT_KEY must be at least 16 characters")
+        if not audit_key and not secret:
+            audit_key = DEVELOPMENT_AUDIT_KEY  # only reachable outside production (the secret is required there)
         if mode == "production" and not get("REDIS_URL"):
             raise ConfigError("IDSVC_REDIS_URL is required when IDSVC_ENV=production")
         if mode == "production" and get("WEBHOOK_URL") and not get("WEBHOOK_SECRET"):
@@ -117,6 +135,7 @@ class Settings:
             webhook_url=get("WEBHOOK_URL"),
             webhook_secret=Secret(get("WEBHOOK_SECRET")),
             rate_limit_per_minute=get_int("RATE_LIMIT_PER_MINUTE", defaults.rate_limit_per_minute),
+            audit_key=Secret(audit_key),
         )
 
     def replace(self, **changes: object) -> Settings:
