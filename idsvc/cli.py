@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from idsvc import clikit
 from idsvc.core.services import Services, from_env
 from idsvc.core.settings import ConfigError, Settings
 from idsvc.features import FEATURES
@@ -173,7 +174,7 @@ def audit_verify(checkpoint_file: Any) -> None:
     """Walk the chain; exit 1 and name the first broken link if any."""
     from idsvc.core import audit
 
-    svc = get_services()
+    svc = clikit.services()
     checkpoint = None
     if checkpoint_file is not None:
         try:
@@ -202,7 +203,7 @@ def audit_checkpoint() -> None:
     """Print a signed head (sequence, hash, time) to store outside the database (exit 1 if the chain is broken)."""
     from idsvc.core import audit
 
-    with get_services().db.session() as db:
+    with clikit.services().db.session() as db:
         report = audit.verify(db)
         if not report.ok:
             click.echo(
@@ -215,6 +216,11 @@ def audit_checkpoint() -> None:
 
 
 def _db_settings() -> Settings:
+    """The settings given as click's context object (tests), else the environment's."""
+    ctx = click.get_current_context(silent=True)
+    given = ctx.find_object(Settings) if ctx is not None else None
+    if given is not None:
+        return given
     try:
         return Settings.from_env()
     except ConfigError as exc:
@@ -226,7 +232,7 @@ def _schema_ready(settings: Settings) -> None:
     from idsvc.core import migrations
     from idsvc.core.db import Database, SchemaMismatch
 
-    db = Database(settings.database_url)
+    db = Database(settings.database_url, audit_key=settings.audit_signing_key())
     try:
         if settings.production:
             migrations.require_current(db)
@@ -291,7 +297,7 @@ def db_upgrade(target: str) -> None:
     db = _open_db()
     try:
         before, after = migrations.upgrade(db, target)
-    except SchemaMismatch as exc:
+    except (SchemaMismatch, RuntimeError) as exc:
         raise click.ClickException(str(exc)) from exc
     finally:
         db.dispose()

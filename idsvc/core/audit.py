@@ -10,7 +10,10 @@ Schemes (``audit_log.scheme``, README "Audit log"):
   (:meth:`Settings.audit_signing_key`), which the database does not hold: someone who can only write
   the database cannot forge or re-link an entry.
 - ``sha256``: entries written before migration 0002, unkeyed; they keep verifying as they were
-  written.  No ``sha256`` entry may follow an ``hmac-sha256`` one.
+  written.  The upgrade that applies 0002 *seals* them: ``audit_head.note`` gets an HMAC of the last
+  legacy entry (:func:`legacy_seal`), so legacy entries are accepted only up to that sequence and only
+  with that hash.  Relabelling keyed entries as ``sha256`` and re-hashing them therefore fails, and so
+  does editing a legacy entry (its re-hashed successors no longer reach the sealed hash).
 
 What a keyed chain cannot show by itself is that its *tail* was cut off (delete the last entries
 and move ``audit_head`` back), or that the unkeyed legacy part was rewritten and re-hashed.
@@ -153,6 +156,25 @@ class Checkpoint:
         return Checkpoint(seq, digest, at, signature)
 
 
+SEAL_PREFIX = "legacy-seal/1"
+
+
+def legacy_seal(key: bytes, seq: int, digest: str) -> str:
+    """``audit_head.note`` after 0002: "the unkeyed entries end at ``seq``, hashing to ``digest``"."""
+    mac = hmac.new(key, f"legacy-seal\x00{seq}:{digest}".encode(), hashlib.sha256).hexdigest()
+    return f"{SEAL_PREFIX} {seq} {digest} {mac}"
+
+
+def _read_seal(note: str, key: bytes | None) -> tuple[int, str] | None:
+    parts = note.split()
+    if len(parts) != 4 or parts[0] != SEAL_PREFIX or not parts[1].isdigit() or key is None:
+        return None
+    seq, digest = int(parts[1]), parts[2]
+    if not hmac.compare_digest(legacy_seal(key, seq, digest).encode(), note.strip().encode()):
+        return None
+    return seq, digest
+
+
 def checkpoint(session: Session) -> Checkpoint:
     """Sign the current head.  Verify the chain first: a checkpoint of a broken chain proves nothing."""
     key = _key(session)
@@ -186,6 +208,8 @@ def verify(session: Session, checkpoint: Checkpoint | None = None) -> ChainRepor
     expected_seq = 1
     keyed_seen = False
     cp_seq = checkpoint.seq if checkpoint else None
+    head = session.get(AuditHead, 1)
+    seal = _read_seal(head.note, key) if head is not None else None
 
     def broken(seq: int, problem: str) -> ChainReport:
         return ChainReport(False, count, seq, problem, legacy)
@@ -202,6 +226,12 @@ def verify(session: Session, checkpoint: Checkpoint | None = None) -> ChainRepor
         elif entry.scheme == LEGACY:
             if keyed_seen:
                 return broken(entry.seq, "an unkeyed (sha256) entry after a keyed one")
+            if seal is None:
+                return broken(
+                    entry.seq, "unkeyed (sha256) entry, but the legacy seal of the upgrade is missing or forged"
+                )
+            if entry.seq > seal[0]:
+                return broken(entry.seq, f"unkeyed (sha256) entry after the sealed legacy part (1..{seal[0]})")
             if cp_seq is not None and entry.seq > cp_seq:
                 return broken(entry.seq, f"an unkeyed (sha256) entry after the checkpoint at {cp_seq}")
         else:
@@ -216,6 +246,8 @@ def verify(session: Session, checkpoint: Checkpoint | None = None) -> ChainRepor
                 " (or IDSVC_AUDIT_KEY/IDSVC_SECRET_KEY is not the one that wrote it)" if entry.scheme == KEYED else ""
             )
             return broken(entry.seq, "content does not match its hash" + hint)
+        if seal is not None and entry.seq == seal[0] and entry.hash != seal[1]:
+            return broken(entry.seq, "the legacy part was rewritten: its last entry differs from the sealed hash")
         if checkpoint is not None and entry.seq == checkpoint.seq and entry.hash != checkpoint.hash:
             return broken(entry.seq, f"entry {entry.seq} differs from the checkpoint taken at {checkpoint.at}")
         prev = entry.hash
@@ -224,7 +256,8 @@ def verify(session: Session, checkpoint: Checkpoint | None = None) -> ChainRepor
         expected_seq += 1
     if checkpoint is not None and count < checkpoint.seq:
         return broken(count + 1, f"entries {count + 1}..{checkpoint.seq} recorded by the checkpoint are gone")
-    head = session.get(AuditHead, 1)
+    if seal is not None and count < seal[0]:
+        return broken(count + 1, f"legacy entries {count + 1}..{seal[0]} recorded by the seal are gone")
     if head is not None and (head.seq != count or head.hash != prev):
         return broken(count + 1, "the chain head says entries after this one were removed")
     return ChainReport(True, count, legacy=legacy, checkpoint_seq=cp_seq)

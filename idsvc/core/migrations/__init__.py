@@ -22,12 +22,14 @@ from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, MetaData, inspect, text
+from sqlalchemy import Connection, MetaData, inspect, select, text, update
 
-from idsvc.core.db import Database, SchemaMismatch
+from idsvc.core.audit import AuditKeyMissing, legacy_seal
+from idsvc.core.db import AuditHead, Database, SchemaMismatch
 
 HERE = Path(__file__).resolve().parent
 BASELINE = "0001"
+KEYED_AUDIT = "0002"  # adds audit_log.scheme; the unkeyed entries before it are sealed by the upgrade
 UPGRADE_COMMAND = "idsvc db upgrade"
 # What release 1's create_all built: recognised by these tables and schema_info.version = 1.
 RELEASE_1_TABLES = frozenset(
@@ -160,17 +162,36 @@ def status(db: Database) -> Status:
 
 
 def upgrade(db: Database, target: str = "head") -> tuple[Status, Status]:
-    """Adopt a release-1 database if need be, then upgrade; returns the status before and after."""
+    """Adopt a release-1 database if need be, then upgrade, in one transaction; returns the status before and after.
+
+    The run that applies 0002 also seals the unkeyed audit entries with the database's audit key
+    (:func:`idsvc.core.audit.legacy_seal`), so it needs one whenever there are entries to seal.
+    """
     with _migrating(db) as conn:
         before = _inspect(conn)
         conn.commit()
-        if before.release_1:
-            command.stamp(_config(conn), BASELINE)
-        command.upgrade(_config(conn), target)
-        conn.commit()
-        after = _inspect(conn)
-        conn.commit()
+        if before.current == before.head and target == "head":
+            return before, before
+        with conn.begin():
+            if before.release_1:
+                command.stamp(_config(conn), BASELINE)
+            command.upgrade(_config(conn), target)
+            after = _inspect(conn)
+            if KEYED_AUDIT in before.pending and KEYED_AUDIT not in after.pending:
+                _seal_legacy_audit(conn, db.audit_key)
     return before, after
+
+
+def _seal_legacy_audit(conn: Connection, key: bytes | None) -> None:
+    seq, digest = conn.execute(select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1)).one()
+    if seq == 0:
+        return  # nothing unkeyed to seal: any sha256 entry will be refused
+    if key is None:
+        raise AuditKeyMissing(
+            f"upgrading past {KEYED_AUDIT} seals the {seq} existing audit entries with the audit key: "
+            "open the database with Database(url, audit_key=settings.audit_signing_key())"
+        )
+    conn.execute(update(AuditHead).where(AuditHead.id == 1).values(note=legacy_seal(key, seq, digest)))
 
 
 def downgrade(db: Database, target: str) -> tuple[Status, Status]:
