@@ -10,6 +10,7 @@ development and test environments upgrade on start (:func:`prepare`).
 from __future__ import annotations
 
 import io
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -46,6 +47,10 @@ RELEASE_1_TABLES = frozenset(
         "id_change_events",
     }
 )
+
+
+# Alembic's INFO lines ("Context impl SQLiteImpl.") would land in the service's JSON log at every start.
+logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
 class SchemaBehind(SchemaMismatch):
