@@ -243,3 +243,15 @@ def test_a_session_without_a_key_refuses_to_write(settings: Settings, services: 
             audit.record(s, "test.event", "t", "x", {})
     finally:
         keyless.dispose()
+
+
+def test_a_late_second_upgrade_reseals_only_the_legacy_entries(upgraded: Any) -> None:
+    """Two processes upgrading at once: the one that waited re-seals after keyed entries exist."""
+    db, legacy = upgraded
+    with db.session() as s:
+        note = s.get(AuditHead, 1).note
+    with db.engine.begin() as conn:
+        migrations._seal_legacy_audit(conn, db.audit_key)
+    with db.session() as s:
+        assert s.get(AuditHead, 1).note == note and f" {legacy} " in note
+        assert audit.verify(s).ok

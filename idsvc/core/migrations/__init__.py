@@ -25,8 +25,8 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, MetaData, inspect, select, text, update
 
-from idsvc.core.audit import AuditKeyMissing, legacy_seal
-from idsvc.core.db import AuditHead, Database, SchemaMismatch
+from idsvc.core.audit import LEGACY, AuditKeyMissing, legacy_seal
+from idsvc.core.db import AuditEntry, AuditHead, Database, SchemaMismatch
 
 HERE = Path(__file__).resolve().parent
 BASELINE = "0001"
@@ -188,15 +188,22 @@ def upgrade(db: Database, target: str = "head") -> tuple[Status, Status]:
 
 
 def _seal_legacy_audit(conn: Connection, key: bytes | None) -> None:
-    seq, digest = conn.execute(select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1)).one()
-    if seq == 0:
+    # The last unkeyed entry, not the head: a concurrent upgrade that lost the race may get here after
+    # keyed entries were appended, and must write the same seal again, not one that covers them.
+    last = conn.execute(
+        select(AuditEntry.seq, AuditEntry.hash)
+        .where(AuditEntry.scheme == LEGACY)
+        .order_by(AuditEntry.seq.desc())
+        .limit(1)
+    ).one_or_none()
+    if last is None:
         return  # nothing unkeyed to seal: any sha256 entry will be refused
     if key is None:
         raise AuditKeyMissing(
-            f"upgrading past {KEYED_AUDIT} seals the {seq} existing audit entries with the audit key: "
+            f"upgrading past {KEYED_AUDIT} seals the {last.seq} existing audit entries with the audit key: "
             "open the database with Database(url, audit_key=settings.audit_signing_key())"
         )
-    conn.execute(update(AuditHead).where(AuditHead.id == 1).values(note=legacy_seal(key, seq, digest)))
+    conn.execute(update(AuditHead).where(AuditHead.id == 1).values(note=legacy_seal(key, last.seq, last.hash)))
 
 
 def downgrade(db: Database, target: str) -> tuple[Status, Status]:
