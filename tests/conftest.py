@@ -113,7 +113,14 @@ def settings(
 ) -> Settings:
     url = DATABASE_URL or f"sqlite:///{tmp_path / 'idsvc.sqlite3'}"
     if DATABASE_URL:
+        # Empty, then at head, like the SQLite template: a production-mode process refuses an empty one.
+        from idsvc.core import migrations
+        from idsvc.core.db import Database
+
         _reset_database(url)
+        fresh = Database(url)
+        migrations.upgrade(fresh)
+        fresh.dispose()
     else:
         shutil.copyfile(_sqlite_template, tmp_path / "idsvc.sqlite3")
     base, _ = _server_socket
