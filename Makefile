@@ -21,8 +21,9 @@ install: $(STAMP)
 run: install
 	@scripts/run.sh
 
+# --postgres: the migration tests upgrade a release-1 database on PostgreSQL too (their own idsvc_test_db).
 test: install
-	@scripts/ensure_services.sh
+	@scripts/ensure_services.sh --postgres
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
 # The same suite against PostgreSQL (what CI runs).

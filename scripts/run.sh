@@ -15,6 +15,15 @@ export IDSVC_WECHAT_OAUTH_BASE=${IDSVC_WECHAT_OAUTH_BASE:-http://127.0.0.1:$MOCK
 # One secret for this run, shared by the CLI calls below and the server.
 export IDSVC_SECRET_KEY=${IDSVC_SECRET_KEY:-$(.venv/bin/python -c 'import secrets; print(secrets.token_urlsafe(32))')}
 mkdir -p var
+# The audit chain is keyed (README "Audit log"): keep one development key across runs, so the chain
+# written by earlier runs keeps verifying although the secret key above is new each time.
+if [[ -z "${IDSVC_AUDIT_KEY:-}" ]]; then
+  [[ -s var/audit.key ]] || (umask 077 && .venv/bin/python -c 'import secrets; print(secrets.token_urlsafe(32))' >var/audit.key)
+  IDSVC_AUDIT_KEY=$(cat var/audit.key)
+fi
+export IDSVC_AUDIT_KEY
+# Bring the database up to the code before anything uses it (production refuses instead: README "Upgrading").
+.venv/bin/idsvc db upgrade >&2
 
 .venv/bin/python -m mock_wechat --host 127.0.0.1 --port "$MOCK_PORT" >var/mock_wechat.log 2>&1 &
 MOCK_PID=$!

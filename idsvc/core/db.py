@@ -1,7 +1,9 @@
 """Durable records in SQL (SQLAlchemy 2): members, API keys, ID records, the audit chain.
 
 Feature packages keep their own tables in ``idsvc/<feature>/models.py`` on the same
-:class:`Base`; importing ``idsvc.features`` registers them all before the schema is built.
+:class:`Base`; importing ``idsvc.features`` registers them all.  The schema itself is built and
+changed only by the migrations in :mod:`idsvc.core.migrations` (README, "Upgrading"): a change to
+a model here needs a new revision there.
 """
 
 from __future__ import annotations
@@ -27,9 +29,6 @@ from sqlalchemy import (
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
-# Bumped whenever a table changes shape; create_all refuses a database of another version.
-SCHEMA_VERSION = 1
-
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
@@ -40,6 +39,9 @@ class Base(DeclarativeBase):
 
 
 class SchemaInfo(Base):
+    """Release 1 refused any database whose ``version`` was not 1; migration 0002 sets 2, so that an
+    old release never runs on an upgraded database.  Alembic's ``alembic_version`` is the history now."""
+
     __tablename__ = "schema_info"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     version: Mapped[int] = mapped_column(Integer)
@@ -94,7 +96,11 @@ class IdRecord(Base):
 
 
 class AuditEntry(Base):
-    """Append-only; each row holds the hash of the previous one (see idsvc.core.audit)."""
+    """Append-only; each row holds the hash of the previous one (see idsvc.core.audit).
+
+    ``scheme`` says how ``hash`` was computed: ``sha256`` (written before migration 0002, unkeyed) or
+    ``hmac-sha256`` (keyed with the audit key, which the database does not hold).
+    """
 
     __tablename__ = "audit_log"
     seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
@@ -105,6 +111,7 @@ class AuditEntry(Base):
     data: Mapped[dict[str, Any]] = mapped_column(JSON)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+    scheme: Mapped[str] = mapped_column(String(16))
 
 
 class AuditHead(Base):
@@ -118,33 +125,30 @@ class AuditHead(Base):
 
 
 class SchemaMismatch(RuntimeError):
-    pass
+    """The database's schema is not the one this code was written for (see idsvc.core.migrations)."""
+
+
+AUDIT_KEY_INFO = "idsvc_audit_key"
 
 
 class Database:
-    """An engine plus a session factory; one per process."""
+    """An engine plus a session factory; one per process.
 
-    def __init__(self, url: str) -> None:
+    ``audit_key`` (from :meth:`Settings.audit_signing_key`) rides along in every session's ``info``
+    so that :func:`idsvc.core.audit.record` can key the chain without every caller passing it.
+    """
+
+    def __init__(self, url: str, *, audit_key: bytes | None = None) -> None:
         self.url = url
+        self.audit_key = audit_key
         self.engine: Engine = _make_engine(url)
-        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False, info={AUDIT_KEY_INFO: audit_key})
 
     @contextmanager
     def session(self) -> Iterator[Session]:
         """A transaction: commits when the block ends normally, rolls back on any exception."""
         with self._sessions() as session, session.begin():
             yield session
-
-    def create_all(self) -> None:
-        Base.metadata.create_all(self.engine)
-        with self.session() as s:
-            info = s.get(SchemaInfo, 1)
-            if info is None:
-                s.add(SchemaInfo(id=1, version=SCHEMA_VERSION))
-            elif info.version != SCHEMA_VERSION:
-                raise SchemaMismatch(f"database schema version {info.version}, code expects {SCHEMA_VERSION}")
-            if s.get(AuditHead, 1) is None:
-                s.add(AuditHead(id=1, seq=0, hash="0" * 64))
 
     def ping(self) -> None:
         with self.engine.connect() as conn:

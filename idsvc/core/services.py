@@ -11,6 +11,7 @@ from functools import cache
 
 import redis
 
+from idsvc.core import migrations
 from idsvc.core.blobs import BlobStore
 from idsvc.core.clock import Clock, SystemClock
 from idsvc.core.db import Database
@@ -41,8 +42,14 @@ class Services:
 
 
 def build_services(settings: Settings, *, clock: Clock | None = None) -> Services:
-    db = Database(settings.database_url)
-    db.create_all()
+    """Build everything; the schema is upgraded first in development and test, and must already be
+    current in production (:class:`idsvc.core.migrations.SchemaBehind` names the command to run)."""
+    db = Database(settings.database_url, audit_key=settings.audit_signing_key())
+    try:
+        migrations.prepare(db, auto_upgrade=not settings.production)
+    except BaseException:
+        db.dispose()
+        raise
     client = connect(settings.redis_url)
     store = Store(client, settings.redis_prefix)
     return Services(

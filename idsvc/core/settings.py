@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import dataclasses
 import ipaddress
+import hashlib
+import hmac
 import os
 import re
 import secrets
@@ -18,6 +20,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 # The liveness actions the server may ask for (idsvc.liveness.challenges gives each its instruction).
 ALL_CHALLENGES = ("blink", "turn_left", "turn_right", "open_mouth", "nod")
+# Development only, when neither IDSVC_AUDIT_KEY nor IDSVC_SECRET_KEY is set: a published, stable key,
+# so that the chain written by one `idsvc` process verifies in the next.  It protects nothing.
+DEVELOPMENT_AUDIT_KEY = "idsvc-development-audit-key-not-secret"
+_AUDIT_KEY_LABEL = b"idsvc audit chain v1"
 
 
 class ConfigError(RuntimeError):
@@ -158,10 +164,17 @@ class Settings:
     # Where "today" and times shown to members are reckoned.
     timezone: str = "Asia/Shanghai"
     seal: SealSettings = field(default_factory=SealSettings)
+    # Keys the audit chain (HMAC); empty: derived from secret_key (see audit_signing_key).
+    audit_key: Secret = Secret("")
 
     @property
     def production(self) -> bool:
         return self.env == "production"
+
+    def audit_signing_key(self) -> bytes:
+        """The HMAC key of the audit chain: IDSVC_AUDIT_KEY, else IDSVC_SECRET_KEY, under a label of its own."""
+        base = str(self.audit_key or self.secret_key).encode()
+        return hmac.new(base, _AUDIT_KEY_LABEL, hashlib.sha256).digest()
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -203,6 +216,11 @@ class Settings:
             raise ConfigError("IDSVC_SECRET_KEY is required when IDSVC_ENV=production")
         if secret and len(secret) < 16:
             raise ConfigError("IDSVC_SECRET_KEY must be at least 16 characters")
+        audit_key = get("AUDIT_KEY")
+        if audit_key and len(audit_key) < 16:
+            raise ConfigError("IDSVC_AUDIT_KEY must be at least 16 characters")
+        if not audit_key and not secret:
+            audit_key = DEVELOPMENT_AUDIT_KEY  # only reachable outside production (the secret is required there)
         if mode == "production" and not get("REDIS_URL"):
             raise ConfigError("IDSVC_REDIS_URL is required when IDSVC_ENV=production")
         if mode == "production" and get("WEBHOOK_URL") and not get("WEBHOOK_SECRET"):
@@ -253,6 +271,7 @@ class Settings:
             timezone=_timezone(get("TIMEZONE", defaults.timezone)),
             trusted_proxies=_networks("TRUSTED_PROXIES", get("TRUSTED_PROXIES")),
             seal=SealSettings.from_env(env),
+            audit_key=Secret(audit_key),
         )
 
     def replace(self, **changes: object) -> Settings:

@@ -62,6 +62,9 @@ def run(settings: Settings, *, host: str, port: int, workers: int, connections: 
     raise_fd_limit()
     # Every worker must sign with the same key: pin a generated one for the child processes.
     os.environ["IDSVC_SECRET_KEY"] = str(settings.secret_key)
+    if settings.audit_key:
+        # ... and key the audit chain as the parent (and every other CLI run) does.
+        os.environ["IDSVC_AUDIT_KEY"] = str(settings.audit_key)
 
     class _App(BaseApplication):  # type: ignore[misc]
         def load_config(self) -> None:

@@ -22,7 +22,8 @@ import redis
 import requests
 from idchange_support import NEW, OLD, face_encoding, pdf_proof, run_cli
 
-from idsvc.core.db import Base, Database, IdRecord, Member
+from idsvc.core.db import Database, IdRecord, Member
+from tests.conftest import reset_database
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -84,10 +85,7 @@ def stack(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Serv
         url = f"sqlite:///{tmp_path / 'durable.sqlite3'}"
     else:
         url = os.environ["IDSVC_TEST_DATABASE_URL"]
-        db = Database(url)
-        db.create_all()
-        Base.metadata.drop_all(db.engine)
-        db.dispose()
+        reset_database(url)
     prefix = f"idsvc-durable-{uuid.uuid4().hex[:12]}"
     env = {k: v for k, v in os.environ.items() if not k.startswith("IDSVC_")}
     env.update(
