@@ -213,3 +213,21 @@ def redis_client() -> redis_lib.Redis:
     except redis_lib.RedisError as exc:  # fail loudly: integration tests must not silently skip
         pytest.fail(f"Redis at {REDIS_URL} is not reachable: {exc}")
     return client
+
+
+@pytest.fixture
+def job_worker(app: Any, services: Services) -> Iterator[None]:
+    """A queue worker in this process for the test's app (Dramatiq on the real Redis): uploaded
+    videos are analysed the way `idsvc worker` does it."""
+    from idsvc.core.jobs import DramatiqQueue, StoppableWorker
+
+    queue = services.queue
+    if not isinstance(queue, DramatiqQueue):
+        yield
+        return
+    worker = StoppableWorker(queue, threads=1)
+    worker.start()
+    try:
+        yield
+    finally:
+        worker.stop()

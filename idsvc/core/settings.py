@@ -7,9 +7,9 @@ else; the rest of the code receives a frozen :class:`Settings`.
 from __future__ import annotations
 
 import dataclasses
-import ipaddress
 import hashlib
 import hmac
+import ipaddress
 import os
 import re
 import secrets

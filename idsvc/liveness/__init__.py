@@ -14,7 +14,23 @@ from typing import Any
 
 from idsvc.liveness.sequence import SequenceSettings, challenge_steps, new_challenge
 
-__all__ = ["SequenceSettings", "analyse_video", "challenge_steps", "new_challenge"]
+__all__ = ["SequenceSettings", "analyse_video", "challenge_steps", "new_challenge", "reason_message"]
+
+
+def reason_message(reason: str | None) -> tuple[str, str]:
+    """The member's message (zh, en) for a decision's reason; None means passed.
+
+    Messages name no action: after a failed try the page shows the NEW challenge, so advice that
+    repeated the old action would contradict it.
+    """
+    from idsvc.liveness.decision import PASSED_MESSAGE, REASONS
+
+    if reason is None:
+        return PASSED_MESSAGE
+    zh, en = REASONS.get(reason, ("视频核验出错，请重新录制", "The video could not be checked; please record again."))
+    if reason == "challenge_not_performed":
+        return "未检测到指定动作，请按新的提示完成", "The requested action was not detected; follow the new prompt."
+    return zh, en
 
 
 def analyse_video(*args: Any, **kwargs: Any) -> Any:

@@ -17,7 +17,16 @@ Picker = Callable[[], Challenge]
 
 
 def picker(settings: liveness.SequenceSettings) -> Picker:
-    """A fresh sequence challenge per attempt (ordered actions with prompt times, light colours)."""
+    """A fresh sequence challenge per attempt (ordered actions with prompt times, light colours).
+
+    ``IDSVC_CHALLENGE_ACTIONS=1`` keeps the old single-action challenge (a plain action name,
+    assurance ``single_action``): weaker against replay, kept for tests driven by recorded clips.
+    """
+    if settings.challenge_actions == 1:
+        from idsvc.liveness.challenges import pick_challenge
+
+        names = tuple(settings.challenges)
+        return lambda: pick_challenge(names)
     return lambda: liveness.new_challenge(settings)
 
 

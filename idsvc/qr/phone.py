@@ -22,16 +22,17 @@ from flask import (
     url_for,
 )
 
+import idsvc.liveness as liveness
 from idsvc.core.errors import IdsvcError, invalid_input, payload_too_large, store_unavailable
 from idsvc.qr import challenges, errors, limits, oauth, service
 from idsvc.qr import sessions as sm
 from idsvc.qr.errors import SQL_UNAVAILABLE
 from idsvc.qr.limits import RateLimiter
 from idsvc.qr.oauth import PhoneOAuth
-from idsvc.qr.service import QrSessions
+from idsvc.qr.service import MAX_WAIT, QrSessions
 from idsvc.qr.tokens import read_scan_token
 from idsvc.webkit.context import feature_service, services
-from idsvc.webkit.http import form_or_json, json_response, no_store
+from idsvc.webkit.http import form_or_json, int_arg, json_response, no_store
 
 bp = Blueprint("phone", __name__)
 
@@ -184,7 +185,7 @@ def confirm(session_id: str) -> Any:
 
 @bp.post("/m/sessions/<session_id>/video")
 def upload_video(session_id: str) -> Any:
-    """The 3-second video (multipart ``video``): analysed at once; answers the outcome for the phone."""
+    """The 3-second video (multipart ``video``) → 202: queued for a worker; follow /status."""
     _check_csrf()
     _my_session(session_id)
     upload = request.files.get("video")
@@ -196,22 +197,48 @@ def upload_video(session_id: str) -> Any:
         raise payload_too_large(limit)
     if not data:
         raise invalid_input("video", "is empty; record again", "为空，请重新录制")
-    s, analysis = _sessions().verify_video(session_id, str(session["openid"]), data)
-    decision = analysis.decision
-    zh, en = challenges.instruction(s.challenge)
-    return json_response(
-        {
-            "status": s.status.value,
-            "passed": analysis.passed,
-            "reason": analysis.reason or s.last_reason,
-            "message": decision.get("message") or "视频核验出错，请重新录制",
-            "message_en": decision.get("message_en") or "The video could not be checked; record again",
-            "challenge": s.challenge,
-            "instruction": zh,
-            "instruction_en": en,
-            "attempts_left": max(0, sm.MAX_ATTEMPTS - s.attempts) if s.status == sm.CONFIRMED else 0,
-        }
-    )
+    s = _sessions().submit_video(session_id, str(session["openid"]), data)
+    body = phone_view(s)
+    body["status_url"] = url_for("phone.status", session_id=session_id)
+    return json_response(body, 202)
+
+
+@bp.get("/m/sessions/<session_id>/status")
+def status(session_id: str) -> Any:
+    """The phone follows its own session: ``?wait=N&version=V`` long-polls like the desktop."""
+    s = _my_session(session_id)
+    wait = int_arg("wait", 0, MAX_WAIT)
+    if wait:
+        version = int_arg("version", 0, 2**31)
+        s = _sessions().wait(session_id, s.version if version is None else version, wait)
+    return json_response(phone_view(s))
+
+
+def phone_view(s: sm.Session) -> dict[str, Any]:
+    """What the phone needs: the state, the outcome in the member's words, the next action."""
+    reason = s.failure if s.status == sm.FAILED else s.last_reason
+    if s.status == sm.VERIFIED:
+        zh, en = liveness.reason_message(None)
+    elif reason:
+        zh, en = liveness.reason_message(reason)
+    else:
+        zh = en = ""
+    instruction_zh, instruction_en = challenges.instruction(s.challenge)
+    return {
+        "status": s.status.value,
+        "version": s.version,
+        "passed": s.status == sm.VERIFIED,
+        "reason": reason,
+        "message": zh,
+        "message_en": en,
+        "challenge": s.challenge,
+        "steps": challenges.steps(s.challenge),
+        "instruction": instruction_zh,
+        "instruction_en": instruction_en,
+        "attempt": s.attempts,
+        "attempts_left": max(0, sm.MAX_ATTEMPTS - s.attempts) if s.status == sm.CONFIRMED else 0,
+        "expires_at": sm.iso(s.expires_at),
+    }
 
 
 def _database_unavailable(_exc: Exception) -> Any:

@@ -341,8 +341,9 @@ class QrSessions:
         stuck past the grace), the decision is still audited, as ``session.decision_discarded``.
         """
         actor = f"wechat:{openid}"
-        current = sm.Session.from_json(self.store.get_json(self._key(sid)) or {"status": "expired"})
-        summary = {"challenge": current.challenge, "attempt": attempt, **analysis.summary()}
+        current = self.store.get_json(self._key(sid)) or {}
+        member_id = str(current.get("member_id") or "")
+        summary = {"challenge": current.get("challenge"), "attempt": attempt, **analysis.summary()}
         next_challenge = self.pick_challenge()
         assurance = analysis.decision.get("assurance") if analysis.passed else None
 
@@ -361,8 +362,14 @@ class QrSessions:
                 cur, analysis.passed, analysis.reason, self.clock(), next_challenge, assurance=assurance
             )
 
+        if self.on_decided is not None and member_id:
+            # Counted before the session shows the outcome: a caller who sees `failed` and starts
+            # again at once already meets the new count (the attempts feature's limits).
+            self.on_decided(
+                member_id=member_id, passed=analysis.passed, reason=analysis.reason, session_id=sid, actor=actor
+            )
         try:
-            s, changed = self._apply_changed(
+            s, _changed = self._apply_changed(
                 sid,
                 step,
                 "session.verified" if analysis.passed else "session.retry",
@@ -383,8 +390,4 @@ class QrSessions:
                     {"passed": analysis.passed, "refused": exc.code, **summary},
                 )
             raise
-        if changed and self.on_decided is not None:
-            self.on_decided(
-                member_id=s.member_id, passed=analysis.passed, reason=analysis.reason, session_id=sid, actor=actor
-            )
         return s

@@ -106,6 +106,9 @@ def _error_response(err: IdsvcError) -> Response:
     body = json.dumps(err.to_dict(), ensure_ascii=False).encode("utf-8", "replace")
     response = Response(body, status=err.status, mimetype="application/json")
     response.headers["Cache-Control"] = "no-store"
+    retry_after = err.details.get("retry_after")
+    if isinstance(retry_after, int) and retry_after > 0:
+        response.headers["Retry-After"] = str(retry_after)
     return response
 
 

@@ -22,7 +22,10 @@ pytestmark = [pytest.mark.e2e, pytest.mark.integration, pytest.mark.model, pytes
 @pytest.fixture
 def settings(settings: Any, wechat_server: str) -> Any:
     return settings.replace(
-        wechat_api_base=f"{wechat_server}/", wechat_oauth_base=f"{wechat_server}/connect/", challenges=("blink",)
+        wechat_api_base=f"{wechat_server}/",
+        wechat_oauth_base=f"{wechat_server}/connect/",
+        challenges=("blink",),
+        challenge_actions=1,
     )
 
 

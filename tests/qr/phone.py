@@ -91,3 +91,33 @@ class Phone:
                 timeout=10,
             )
         return self.http.post(url, data={"match_code": code, "csrf_token": csrf}, allow_redirects=False, timeout=10)
+
+    def upload(self, base: str, session_id: str, data: bytes, csrf: str, name: str = "video.mp4") -> requests.Response:
+        """POST the video (202 when queued)."""
+        return self.http.post(
+            f"{base}/m/sessions/{session_id}/video",
+            files={"video": (name, data, "video/mp4")},
+            headers={"X-CSRF-Token": csrf, "Accept": "application/json"},
+            timeout=60,
+        )
+
+    def follow(self, base: str, session_id: str, body: dict[str, Any]) -> dict[str, Any]:
+        """Long-poll the phone's status until the queued video is decided (as the page does)."""
+        for _ in range(20):
+            if body.get("status") != "verifying":
+                return body
+            r = self.http.get(
+                f"{base}/m/sessions/{session_id}/status",
+                params={"wait": 25, "version": body["version"]},
+                headers={"Accept": "application/json"},
+                timeout=40,
+            )
+            assert r.status_code == 200, r.text
+            body = r.json()
+        raise AssertionError(f"still verifying: {body}")
+
+    def verify(self, base: str, session_id: str, data: bytes, csrf: str, name: str = "video.mp4") -> dict[str, Any]:
+        """Upload, then follow to the decision; returns the phone's final view."""
+        r = self.upload(base, session_id, data, csrf, name)
+        assert r.status_code == 202, r.text
+        return self.follow(base, session_id, r.json())

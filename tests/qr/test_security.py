@@ -31,7 +31,7 @@ FAKE_MP4 = b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 200
 
 
 @pytest.fixture
-def passing_analyser(app: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+def passing_analyser(app: Any, monkeypatch: pytest.MonkeyPatch, job_worker: None) -> None:
     """Every video passes (the real analysis is tested in test_video_verification.py)."""
     qs = app.extensions[service.EXTENSION]
     monkeypatch.setattr(qs, "analyser", lambda *_: Analysis(True, None, {"message": "验证通过"}))
@@ -48,13 +48,8 @@ def scanned(desktop: Desktop, openid: str = "o_member") -> tuple[dict[str, Any],
 def verified(desktop: Desktop, live_server: str) -> dict[str, Any]:
     s, phone, csrf = scanned(desktop)
     assert phone.confirm(live_server, s["session_id"], s["match_code"], csrf).json()["status"] == "confirmed"
-    r = phone.http.post(
-        f"{live_server}/m/sessions/{s['session_id']}/video",
-        files={"video": ("v.mp4", FAKE_MP4, "video/mp4")},
-        headers={"X-CSRF-Token": csrf, "Accept": "application/json"},
-        timeout=30,
-    )
-    assert r.status_code == 200 and r.json()["status"] == "verified", r.text
+    body = phone.verify(live_server, s["session_id"], FAKE_MP4, csrf)
+    assert body["status"] == "verified", body
     return s
 
 

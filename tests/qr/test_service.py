@@ -50,7 +50,19 @@ def script() -> Script:
 @pytest.fixture
 def qs(services: Any, clock: FixedClock, script: Script, make_member: Any) -> QrSessions:
     make_member()
-    picks = iter([{"kind": "sequence", "actions": ["nod", "blink"], "n": i} for i in range(100)])
+    picks = iter(
+        [
+            {
+                "kind": "sequence",
+                "version": 1,
+                "duration_s": 3.0,
+                "light": None,
+                "actions": [{"action": "nod", "prompt_s": 0.0}, {"action": "blink", "prompt_s": 1.5}],
+                "n": i,
+            }
+            for i in range(100)
+        ]
+    )
     return QrSessions(
         store=services.store,
         db=services.db,
@@ -75,11 +87,27 @@ def events(services: Any, sid: str) -> list[AuditEntry]:
 
 def test_challenge_is_opaque_and_passed_through(qs: QrSessions, script: Script) -> None:
     s = confirmed(qs)
-    assert s.challenge == {"kind": "sequence", "actions": ["nod", "blink"], "n": 0}
+    assert s.challenge == {
+        "kind": "sequence",
+        "version": 1,
+        "duration_s": 3.0,
+        "light": None,
+        "actions": [{"action": "nod", "prompt_s": 0.0}, {"action": "blink", "prompt_s": 1.5}],
+        "n": 0,
+    }
     assert qs.get(s.session_id).challenge == s.challenge  # stored and read back as given
     script.result = Analysis(False, "too_dark")
     again, _ = qs.verify_video(s.session_id, "o1", VIDEO)
-    assert script.challenges == [{"kind": "sequence", "actions": ["nod", "blink"], "n": 0}]
+    assert script.challenges == [
+        {
+            "kind": "sequence",
+            "version": 1,
+            "duration_s": 3.0,
+            "light": None,
+            "actions": [{"action": "nod", "prompt_s": 0.0}, {"action": "blink", "prompt_s": 1.5}],
+            "n": 0,
+        }
+    ]
     assert again.status == "confirmed" and again.challenge["n"] == 1
     zh, en = instruction(again.challenge)
     assert zh and en  # the text comes from the liveness feature
@@ -117,7 +145,9 @@ def test_a_decision_that_comes_too_late_is_still_audited(
 
     def worker_stalls() -> None:
         clock.advance(sm.VERIFY_GRACE + 1)
-        assert qs.get(s.session_id).status == "expired"
+        # Past the grace the lost analysis fails the session as analysis_error (never hangs).
+        stuck = qs.get(s.session_id)
+        assert (stuck.status, stuck.failure) == ("failed", "analysis_error")
 
     script.during = worker_stalls
     with pytest.raises(IdsvcError) as e:
