@@ -44,13 +44,19 @@ def _fail(exc: IdsvcError) -> None:
 @click.option("--firm", default=None, help="执业机构")
 @click.option("--category", type=click.Choice(CATEGORIES), default=None)
 @click.option("--standing", type=click.Choice(STANDINGS), default=None)
-def member_set(member_id: str, member_no: str | None, firm: str | None, category: str | None, standing: str | None) -> None:
+def member_set(
+    member_id: str, member_no: str | None, firm: str | None, category: str | None, standing: str | None
+) -> None:
     """Set a member's number, firm, category or standing (audited with old and new values).
 
     Apply a transfer or qualification change only once it is approved: until then the certificate
     keeps showing the current values.
     """
-    raw = {k: v for k, v in {"member_no": member_no, "firm": firm, "category": category, "standing": standing}.items() if v is not None}
+    raw = {
+        k: v
+        for k, v in {"member_no": member_no, "firm": firm, "category": category, "standing": standing}.items()
+        if v is not None
+    }
     try:
         changes = members.clean_changes(raw)
         with services().db.session() as session:
@@ -65,7 +71,12 @@ def member_set(member_id: str, member_no: str | None, firm: str | None, category
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("--member-id", required=True, help="Compare with this member's ID-record face.")
 @click.option("--json", "as_json", is_flag=True)
-@click.option("--cleaned-out", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Write the certificate crop (JPEG).")
+@click.option(
+    "--cleaned-out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write the certificate crop (JPEG).",
+)
 def check_portrait_cmd(file: str, member_id: str, as_json: bool, cleaned_out: Path | None) -> None:
     """Check a portrait photo for the certificate (exit 0 pass/warn, 1 fail, 2 unreadable)."""
     try:
@@ -88,7 +99,9 @@ def check_portrait_cmd(file: str, member_id: str, as_json: bool, cleaned_out: Pa
         click.echo(f"portrait: {d['verdict'].upper()}")
         for c in d["checks"]:
             val = "–" if c["value"] is None else f"{c['value']} {c['unit']}"
-            click.echo(f"  {_MARK[c['verdict']]} {c['id']:<17} {c['verdict']:<6} {val:<28} {c['message']} / {c['message_en']}")
+            click.echo(
+                f"  {_MARK[c['verdict']]} {c['id']:<17} {c['verdict']:<6} {val:<28} {c['message']} / {c['message_en']}"
+            )
     sys.exit(0 if result.verdict in (Verdict.PASS, Verdict.WARN) else 1 if result.verdict is Verdict.FAIL else 2)
 
 
@@ -114,7 +127,11 @@ def render_cmd(member_id: str, out: Path) -> None:
         return
     out.write_bytes(rendered.data)
     cert = rendered.issued.certificate
-    click.echo(json.dumps({"certificate_no": cert.cert_no, "verify_url": cs.verify_url(rendered.issued.token)}, ensure_ascii=False))
+    click.echo(
+        json.dumps(
+            {"certificate_no": cert.cert_no, "verify_url": cs.verify_url(rendered.issued.token)}, ensure_ascii=False
+        )
+    )
 
 
 @certificate_group.command("keys")

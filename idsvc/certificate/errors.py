@@ -20,7 +20,11 @@ FACE_MISMATCH = define(
 )
 PORTRAIT_NOT_FOUND = define("portrait_not_found", 404, "该会员尚未备案头像", "No portrait is on file", owner=OWNER)
 PORTRAIT_UNREADABLE = define(
-    "portrait_unreadable", 400, "无法读取照片，请上传 JPG 或 PNG 照片", "The photo could not be read; upload a JPG or PNG photo", owner=OWNER
+    "portrait_unreadable",
+    400,
+    "无法读取照片，请上传 JPG 或 PNG 照片",
+    "The photo could not be read; upload a JPG or PNG photo",
+    owner=OWNER,
 )
 
 # -- member status -----------------------------------------------------------------------------
@@ -37,7 +41,11 @@ CERT_CUSTODY = define(
     owner=OWNER,
 )
 CERT_RESIGNED = define(
-    "certificate_member_resigned", 409, "会员已退会，无法打印电子证书", "The member has resigned and cannot print the certificate", owner=OWNER
+    "certificate_member_resigned",
+    409,
+    "会员已退会，无法打印电子证书",
+    "The member has resigned and cannot print the certificate",
+    owner=OWNER,
 )
 CERT_INSPECTION_FAILED = define(
     "certificate_inspection_failed",

@@ -106,7 +106,9 @@ def check_gate(session: Session, member_id: str) -> tuple[Member, Status]:
     status = status_of(session, member_id)
     reasons = blocking_reasons(session, member, status)
     if reasons:
-        raise reasons[0]({"reasons": [r.code for r in reasons], "standing": status.standing, "category": status.category})
+        raise reasons[0](
+            {"reasons": [r.code for r in reasons], "standing": status.standing, "category": status.category}
+        )
     return member, status
 
 
@@ -127,7 +129,9 @@ def _snapshot(association: str, member: Member, status: Status, assets: Assets) 
 def current_issue(session: Session, member_id: str) -> Certificate | None:
     return session.scalars(
         select(Certificate)
-        .where(Certificate.member_id == member_id, Certificate.superseded_at.is_(None), Certificate.revoked_at.is_(None))
+        .where(
+            Certificate.member_id == member_id, Certificate.superseded_at.is_(None), Certificate.revoked_at.is_(None)
+        )
         .order_by(Certificate.seq.desc())
         .limit(1)
     ).first()
@@ -146,7 +150,9 @@ def issue(session: Session, signer: Signer, association: str, member_id: str, *,
     cur = current_issue(session, member_id)
     assert status.member_no is not None
     if cur is not None and cur.snapshot == snapshot:
-        return Issued(cur, member, status, assets, signer.sign(cur.cert_no, cur.member_no, cur.name, cur.issued_at), False)
+        return Issued(
+            cur, member, status, assets, signer.sign(cur.cert_no, cur.member_no, cur.name, cur.issued_at), False
+        )
     seq = (session.scalar(select(func.max(Certificate.seq)).where(Certificate.member_id == member_id)) or 0) + 1
     issued_at = datetime.fromtimestamp(int(now), UTC)
     row = Certificate(
@@ -187,7 +193,9 @@ def revoke(session: Session, member_id: str, reason: str, *, actor: str, now: fl
         return None
     cur.revoked_at = datetime.fromtimestamp(int(now), UTC)
     cur.revoke_reason = reason
-    audit.record(session, "certificate.revoked", actor, f"member:{member_id}", {"certificate_no": cur.cert_no, "reason": reason})
+    audit.record(
+        session, "certificate.revoked", actor, f"member:{member_id}", {"certificate_no": cur.cert_no, "reason": reason}
+    )
     return cur
 
 

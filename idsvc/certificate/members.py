@@ -76,15 +76,21 @@ def clean_changes(body: dict[str, Any]) -> dict[str, str | None]:
             if value not in STANDINGS:
                 raise invalid_input(name, f"must be one of {', '.join(STANDINGS)}", "取值无效")
         elif name == "member_no":
-            if value is not None and (not value or len(value) > MAX_MEMBER_NO or not value.isascii() or not value.isalnum()):
-                raise invalid_input(name, f"must be 1-{MAX_MEMBER_NO} ASCII letters or digits", "应为 1–32 位字母或数字")
+            if value is not None and (
+                not value or len(value) > MAX_MEMBER_NO or not value.isascii() or not value.isalnum()
+            ):
+                raise invalid_input(
+                    name, f"must be 1-{MAX_MEMBER_NO} ASCII letters or digits", "应为 1–32 位字母或数字"
+                )
         elif name == "firm" and value is not None and (not value or len(value) > MAX_FIRM):
             raise invalid_input(name, f"must be 1-{MAX_FIRM} characters", f"应为 1–{MAX_FIRM} 个字符")
         out[name] = value
     return out
 
 
-def set_status(session: Session, member_id: str, changes: dict[str, str | None], *, actor: str) -> tuple[Status, dict[str, Any]]:
+def set_status(
+    session: Session, member_id: str, changes: dict[str, str | None], *, actor: str
+) -> tuple[Status, dict[str, Any]]:
     """Apply validated ``changes``; audit ``member.status_changed`` with old and new values.
 
     Returns the new status and the diff (``{field: {"old", "new"}}``; empty when nothing changed,

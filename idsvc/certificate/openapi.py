@@ -10,7 +10,7 @@ from .models import CATEGORIES, STANDINGS
 
 _MEMBER = [{"name": "member_id", "in": "path", "required": True, "schema": {"type": "string"}}]
 _FILING_Q = [*_MEMBER, {"name": "filing_id", "in": "query", "schema": {"type": "string"}}]
-_KEY = [{"apiKey": []}]
+_KEY: list[dict[str, list[str]]] = [{"apiKey": []}]
 
 _STATUS = {
     "type": "object",
@@ -57,7 +57,10 @@ PATHS: dict[str, Any] = {
             "security": _KEY,
             "parameters": _MEMBER,
             "requestBody": json_body(_STATUS),
-            "responses": {"200": ok("the member's status and what changed"), **error_responses(400, 401, 403, 404, 409)},
+            "responses": {
+                "200": ok("the member's status and what changed"),
+                **error_responses(400, 401, 403, 404, 409),
+            },
         }
     },
     "/v1/members/{member_id}/portrait": {
@@ -69,12 +72,19 @@ PATHS: dict[str, Any] = {
                 "required": True,
                 "content": {
                     "multipart/form-data": {
-                        "schema": {"type": "object", "required": ["photo"], "properties": {"photo": {"type": "string", "format": "binary"}}}
+                        "schema": {
+                            "type": "object",
+                            "required": ["photo"],
+                            "properties": {"photo": {"type": "string", "format": "binary"}},
+                        }
                     }
                 },
             },
             "responses": {
-                "201": ok("filed: the filing and the result", {"type": "object", "properties": {"filing": {}, "result": _RESULT}}),
+                "201": ok(
+                    "filed: the filing and the result",
+                    {"type": "object", "properties": {"filing": {}, "result": _RESULT}},
+                ),
                 **error_responses(400, 401, 403, 404, 413, 422),
             },
         },
@@ -114,7 +124,14 @@ PATHS: dict[str, Any] = {
             "summary": "Revoke the member's current certificate issue (the next render re-issues it)",
             "security": _KEY,
             "parameters": _MEMBER,
-            "requestBody": {"required": False, "content": {"application/json": {"schema": {"type": "object", "properties": {"reason": {"type": "string", "maxLength": 200}}}}}},
+            "requestBody": {
+                "required": False,
+                "content": {
+                    "application/json": {
+                        "schema": {"type": "object", "properties": {"reason": {"type": "string", "maxLength": 200}}}
+                    }
+                },
+            },
             "responses": {"200": ok("the revoked certificate number, or null"), **error_responses(400, 401, 403, 404)},
         }
     },

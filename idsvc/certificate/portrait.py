@@ -69,8 +69,14 @@ _MODEL_3D = np.array(
 
 _MESSAGES: dict[tuple[str, str], tuple[str, str]] = {
     ("single_face", "ok"): ("照片中有且仅有一张人脸", "Exactly one face"),
-    ("single_face", "none"): ("照片中未检测到人脸，请上传本人正面照", "No face was found; upload a frontal photo of yourself"),
-    ("single_face", "many"): ("照片中有多张人脸，请上传只有本人的照片", "More than one face; upload a photo of yourself alone"),
+    ("single_face", "none"): (
+        "照片中未检测到人脸，请上传本人正面照",
+        "No face was found; upload a frontal photo of yourself",
+    ),
+    ("single_face", "many"): (
+        "照片中有多张人脸，请上传只有本人的照片",
+        "More than one face; upload a photo of yourself alone",
+    ),
     ("yaw", "ok"): ("正脸朝向镜头", "Facing the camera"),
     ("yaw", "bad"): ("请正对镜头，不要侧脸", "Face the camera; do not turn your head sideways"),
     ("pitch", "ok"): ("头部未抬起或低下", "Head neither raised nor lowered"),
@@ -79,22 +85,37 @@ _MESSAGES: dict[tuple[str, str], tuple[str, str]] = {
     ("roll", "bad"): ("头部歪斜，请端正头部或摆正照片", "The head is tilted; hold it upright or straighten the photo"),
     ("face_size", "ok"): ("人脸大小合适", "Face size is right"),
     ("face_size", "small"): ("人脸太小，请靠近镜头或裁剪照片", "The face is too small; move closer or crop the photo"),
-    ("face_size", "large"): ("人脸太大，请离镜头远一些，露出头顶和肩部", "The face is too large; step back so the top of the head and shoulders show"),
+    ("face_size", "large"): (
+        "人脸太大，请离镜头远一些，露出头顶和肩部",
+        "The face is too large; step back so the top of the head and shoulders show",
+    ),
     ("face_position", "ok"): ("人脸位置合适，可裁剪为证书照片", "The face is placed so the certificate crop fits"),
-    ("face_position", "bad"): ("人脸太靠近照片边缘，请让头部位于画面中央并留出头顶空间", "The face is too close to the edge; centre the head and leave room above it"),
+    ("face_position", "bad"): (
+        "人脸太靠近照片边缘，请让头部位于画面中央并留出头顶空间",
+        "The face is too close to the edge; centre the head and leave room above it",
+    ),
     ("exposure", "ok"): ("面部亮度合适", "The face is well exposed"),
     ("exposure", "dark"): ("面部太暗，请在光线充足处拍摄", "The face is too dark; take the photo in good light"),
     ("exposure", "bright"): ("面部过曝，请避免强光直射", "The face is overexposed; avoid direct strong light"),
     ("even_light", "ok"): ("面部光线均匀", "The face is evenly lit"),
-    ("even_light", "bad"): ("面部光线不均（阴阳脸），请面向光源拍摄", "The face is unevenly lit; face the light source"),
+    ("even_light", "bad"): (
+        "面部光线不均（阴阳脸），请面向光源拍摄",
+        "The face is unevenly lit; face the light source",
+    ),
     ("background_light", "ok"): ("背景为浅色", "Light background"),
-    ("background_light", "bad"): ("背景太暗，请使用白色或浅色背景", "The background is too dark; use a white or light background"),
+    ("background_light", "bad"): (
+        "背景太暗，请使用白色或浅色背景",
+        "The background is too dark; use a white or light background",
+    ),
     ("background_plain", "ok"): ("背景纯净", "Plain background"),
     ("background_plain", "bad"): ("背景杂乱，请使用纯色背景", "The background is busy; use a plain background"),
     ("sharpness", "ok"): ("照片清晰", "The photo is sharp"),
     ("sharpness", "bad"): ("照片模糊，请对焦后重新拍摄", "The photo is blurry; focus and take it again"),
     ("face_match", "ok"): ("与身份证照片为同一人", "Matches the ID-record face"),
-    ("face_match", "bad"): ("与身份证照片不是同一人，请上传本人照片", "Does not match the ID-record face; upload a photo of yourself"),
+    ("face_match", "bad"): (
+        "与身份证照片不是同一人，请上传本人照片",
+        "Does not match the ID-record face; upload a photo of yourself",
+    ),
     ("face_match", "no_record"): ("尚无身份证人脸记录，无法比对", "No ID-record face is on file to compare with"),
     ("face_match", "unable"): ("无法提取人脸特征进行比对", "The face could not be encoded for comparison"),
     ("unable", "unable"): ("未检测到唯一人脸，无法评估", "Not assessed: no single face"),
@@ -172,7 +193,14 @@ def _pose(small: np.ndarray, box: tuple[int, int, int, int]) -> tuple[float, flo
     right_eye = np.mean(np.array(lm["right_eye"], dtype=float), axis=0)
     roll = float(np.degrees(np.arctan2(right_eye[1] - left_eye[1], right_eye[0] - left_eye[0])))
     pts = np.array(
-        [lm["nose_bridge"][3], lm["chin"][8], lm["left_eye"][0], lm["right_eye"][3], lm["top_lip"][0], lm["top_lip"][6]],
+        [
+            lm["nose_bridge"][3],
+            lm["chin"][8],
+            lm["left_eye"][0],
+            lm["right_eye"][3],
+            lm["top_lip"][0],
+            lm["top_lip"][6],
+        ],
         dtype=float,
     )
     h, w = small.shape[:2]
@@ -199,17 +227,19 @@ def crop_box(img_w: int, img_h: int, face: tuple[float, float, float, float]) ->
 
 
 def _outside_pct(box: tuple[float, float, float, float], w: int, h: int) -> float:
-    l, t, r, b = box
-    area = (r - l) * (b - t)
-    inside = max(0.0, min(r, w) - max(l, 0)) * max(0.0, min(b, h) - max(t, 0))
+    x0, t, r, b = box
+    area = (r - x0) * (b - t)
+    inside = max(0.0, min(r, w) - max(x0, 0)) * max(0.0, min(b, h) - max(t, 0))
     return 100.0 * (1 - inside / area) if area > 0 else 100.0
 
 
-def _background(gray: np.ndarray, crop: tuple[float, float, float, float], face: tuple[float, float, float, float]) -> np.ndarray:
+def _background(
+    gray: np.ndarray, crop: tuple[float, float, float, float], face: tuple[float, float, float, float]
+) -> np.ndarray:
     """Pixels of the crop's top band and upper side bands, minus the (enlarged) head."""
     h, w = gray.shape
-    l, t, r, b = crop
-    cw, ch = r - l, b - t
+    cl, t, r, b = crop
+    cw, ch = r - cl, b - t
     fl, ft, fr_, fb = face
     fw = fr_ - fl
     mask = np.zeros((h, w), dtype=bool)
@@ -221,8 +251,8 @@ def _background(gray: np.ndarray, crop: tuple[float, float, float, float], face:
             mask[ya:yb, xa:xb] = value
 
     band = 0.12
-    put(l, t, r, t + band * ch, True)  # above the head
-    put(l, t, l + band * cw, (ft + fb) / 2, True)  # left of the head, down to the face's centre
+    put(cl, t, r, t + band * ch, True)  # above the head
+    put(cl, t, cl + band * cw, (ft + fb) / 2, True)  # left of the head, down to the face's centre
     put(r - band * cw, t, r, (ft + fb) / 2, True)
     # The head is larger than the HOG box: hair above and around it.
     put(fl - 0.35 * fw, ft - 0.8 * fw, fr_ + 0.35 * fw, fb, False)
@@ -233,12 +263,12 @@ def _cleaned(rgb: np.ndarray, crop: tuple[float, float, float, float], fill: int
     """The crop resampled to CLEANED_PX, padded with ``fill`` where it leaves the photo; JPEG."""
     from PIL import Image
 
-    l, t, r, b = crop
+    x0, y0, x1, y1 = (round(v) for v in crop)
     im = Image.fromarray(rgb)
-    out = im.crop((round(l), round(t), round(r), round(b)))  # PIL pads outside with black...
-    canvas = Image.new("RGB", out.size, (fill, fill, fill))  # ...so paste onto the background colour
-    ox, oy = max(0, -round(l)), max(0, -round(t))
-    inner = im.crop((max(0, round(l)), max(0, round(t)), min(im.width, round(r)), min(im.height, round(b))))
+    # Where the crop leaves the photo it is padded with the background colour (PIL would pad black).
+    canvas = Image.new("RGB", (x1 - x0, y1 - y0), (fill, fill, fill))
+    ox, oy = max(0, -x0), max(0, -y0)
+    inner = im.crop((max(0, x0), max(0, y0), min(im.width, x1), min(im.height, y1)))
     canvas.paste(inner, (ox, oy))
     canvas = canvas.resize(CLEANED_PX, Image.Resampling.LANCZOS)
     buf = io.BytesIO()
@@ -263,9 +293,28 @@ def check_portrait(data: bytes, reference: np.ndarray | None) -> PortraitOutcome
     checks: list[Check] = []
     n = len(boxes)
     checks.append(
-        _mk("single_face", Verdict.PASS if n == 1 else Verdict.FAIL, n, "faces", "1", "ok" if n == 1 else "none" if n == 0 else "many")
+        _mk(
+            "single_face",
+            Verdict.PASS if n == 1 else Verdict.FAIL,
+            n,
+            "faces",
+            "1",
+            "ok" if n == 1 else "none" if n == 0 else "many",
+        )
     )
-    later = ("yaw", "pitch", "roll", "face_size", "face_position", "exposure", "even_light", "background_light", "background_plain", "sharpness", "face_match")
+    later = (
+        "yaw",
+        "pitch",
+        "roll",
+        "face_size",
+        "face_position",
+        "exposure",
+        "even_light",
+        "background_light",
+        "background_plain",
+        "sharpness",
+        "face_match",
+    )
     if n != 1:
         checks += [_mk(c, Verdict.UNABLE, None, "", "", "unable") for c in later]
         return PortraitOutcome(Result("portrait", tuple(checks), None, "unknown", image), None, fmt)
@@ -303,7 +352,14 @@ def check_portrait(data: bytes, reference: np.ndarray | None) -> PortraitOutcome
     outside = _outside_pct(crop, w, h)
     v = _band(outside, CROP_OUTSIDE_PCT)
     checks.append(
-        _mk("face_position", v, outside, "% of the crop outside the photo", f"≤ {CROP_OUTSIDE_PCT[0]:g} (warn ≤ {CROP_OUTSIDE_PCT[1]:g})", _msg(v))
+        _mk(
+            "face_position",
+            v,
+            outside,
+            "% of the crop outside the photo",
+            f"≤ {CROP_OUTSIDE_PCT[0]:g} (warn ≤ {CROP_OUTSIDE_PCT[1]:g})",
+            _msg(v),
+        )
     )
 
     gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
@@ -331,7 +387,16 @@ def check_portrait(data: bytes, reference: np.ndarray | None) -> PortraitOutcome
         uneven = abs(lm - rm) / max(lm, rm, 1.0)
         v = _band(uneven, EVEN_LIGHT)
         checks.append(
-            _mk("even_light", v, uneven, "|left − right| / brighter", f"≤ {EVEN_LIGHT[0]:g} (warn ≤ {EVEN_LIGHT[1]:g})", _msg(v), left=lm, right=rm)
+            _mk(
+                "even_light",
+                v,
+                uneven,
+                "|left − right| / brighter",
+                f"≤ {EVEN_LIGHT[0]:g} (warn ≤ {EVEN_LIGHT[1]:g})",
+                _msg(v),
+                left=lm,
+                right=rm,
+            )
         )
     else:
         checks.append(_mk("even_light", Verdict.UNABLE, None, "", "", "unable"))
@@ -343,11 +408,25 @@ def check_portrait(data: bytes, reference: np.ndarray | None) -> PortraitOutcome
         fill = int(np.median(bg))
         v = _at_least(bg_mean, BACKGROUND_LIGHT)
         checks.append(
-            _mk("background_light", v, bg_mean, "mean luma (0-255)", f"≥ {BACKGROUND_LIGHT[0]:g} (warn ≥ {BACKGROUND_LIGHT[1]:g})", _msg(v))
+            _mk(
+                "background_light",
+                v,
+                bg_mean,
+                "mean luma (0-255)",
+                f"≥ {BACKGROUND_LIGHT[0]:g} (warn ≥ {BACKGROUND_LIGHT[1]:g})",
+                _msg(v),
+            )
         )
         v = _band(bg_std, BACKGROUND_PLAIN)
         checks.append(
-            _mk("background_plain", v, bg_std, "luma std", f"≤ {BACKGROUND_PLAIN[0]:g} (warn ≤ {BACKGROUND_PLAIN[1]:g})", _msg(v))
+            _mk(
+                "background_plain",
+                v,
+                bg_std,
+                "luma std",
+                f"≤ {BACKGROUND_PLAIN[0]:g} (warn ≤ {BACKGROUND_PLAIN[1]:g})",
+                _msg(v),
+            )
         )
     else:
         checks.append(_mk("background_light", Verdict.UNABLE, None, "", "", "unable"))
@@ -355,10 +434,23 @@ def check_portrait(data: bytes, reference: np.ndarray | None) -> PortraitOutcome
 
     roi = gray[ft:fb, fl:fr_]
     if roi.size >= 64:
-        small_roi = cv2.resize(roi, (SHARPNESS_SIDE, max(8, round(roi.shape[0] * SHARPNESS_SIDE / roi.shape[1]))), interpolation=cv2.INTER_AREA)
+        small_roi = cv2.resize(
+            roi,
+            (SHARPNESS_SIDE, max(8, round(roi.shape[0] * SHARPNESS_SIDE / roi.shape[1]))),
+            interpolation=cv2.INTER_AREA,
+        )
         sharp = float(cv2.Laplacian(small_roi, cv2.CV_64F).var())
         v = _at_least(sharp, SHARPNESS)
-        checks.append(_mk("sharpness", v, sharp, "Laplacian variance at 128 px", f"≥ {SHARPNESS[0]:g} (warn ≥ {SHARPNESS[1]:g})", _msg(v)))
+        checks.append(
+            _mk(
+                "sharpness",
+                v,
+                sharp,
+                "Laplacian variance at 128 px",
+                f"≥ {SHARPNESS[0]:g} (warn ≥ {SHARPNESS[1]:g})",
+                _msg(v),
+            )
+        )
     else:
         checks.append(_mk("sharpness", Verdict.UNABLE, None, "", "", "unable"))
 

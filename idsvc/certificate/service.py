@@ -12,7 +12,8 @@ from idsvc.core.logs import mask_id_number
 from idsvc.core.settings import Settings
 from idsvc.documents.models import DocumentFiling
 
-from . import issue, render
+from . import issue as issuing
+from . import render
 from .models import CATEGORY_ZH
 from .signing import Signer
 
@@ -25,7 +26,7 @@ SIGNATURE_BOX_MM = (45.0, 16.0)
 class Rendered:
     data: bytes
     mimetype: str
-    issued: issue.Issued
+    issued: issuing.Issued
 
 
 class CertificateService:
@@ -39,13 +40,13 @@ class CertificateService:
     def verify_url(self, token: str) -> str:
         return f"{self.settings.public_url}/c/{token}"
 
-    def issue(self, member_id: str, *, actor: str) -> issue.Issued:
+    def issue(self, member_id: str, *, actor: str) -> issuing.Issued:
         with self.db.session() as session:
-            return issue.issue(
+            return issuing.issue(
                 session, self.signer, self.settings.association_name, member_id, actor=actor, now=self.clock()
             )
 
-    def content(self, issued: issue.Issued) -> render.CertificateContent:
+    def content(self, issued: issuing.Issued) -> render.CertificateContent:
         member, status, assets, cert = issued.member, issued.status, issued.assets, issued.certificate
         gender, birth = render.person_from_id_number(member.id_number)
         seal_png = self.blobs.get(assets.seal.cleaned_sha256)

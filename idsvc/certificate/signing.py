@@ -105,7 +105,14 @@ class Signer:
 
 
 def public_jwk(public: Ed25519PublicKey) -> dict[str, str]:
-    return {"kty": "OKP", "crv": "Ed25519", "x": b64url(raw_public(public)), "kid": key_id(public), "use": "sig", "alg": "EdDSA"}
+    return {
+        "kty": "OKP",
+        "crv": "Ed25519",
+        "x": b64url(raw_public(public)),
+        "kid": key_id(public),
+        "use": "sig",
+        "alg": "EdDSA",
+    }
 
 
 def _parse(token: str) -> tuple[str, bytes, list[Any]]:

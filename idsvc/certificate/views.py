@@ -56,7 +56,9 @@ def patch_member(member_id: str) -> Response:
 def file_portrait(member_id: str) -> Response:
     f = request.files.get("photo")
     if f is None:
-        raise invalid_input("photo", "is required (multipart/form-data field 'photo')", "必须以 multipart 字段 photo 上传")
+        raise invalid_input(
+            "photo", "is required (multipart/form-data field 'photo')", "必须以 multipart 字段 photo 上传"
+        )
     data = f.read()
     svc = services()
     with svc.db.session() as session:
@@ -107,7 +109,11 @@ def _portrait_blob(member_id: str, cleaned: bool) -> Response:
         _readable(session, member_id)
         row = portraits.pick(session, member_id, request.args.get("filing_id"))
         digest = row.cleaned_sha256 if cleaned else row.original_sha256
-        mime = "image/jpeg" if cleaned or row.original_format in ("jpeg", "jpg", "mpo") else f"image/{row.original_format or 'octet-stream'}"
+        mime = (
+            "image/jpeg"
+            if cleaned or row.original_format in ("jpeg", "jpg", "mpo")
+            else f"image/{row.original_format or 'octet-stream'}"
+        )
     resp = Response(svc.blobs.get(digest), mimetype=mime)
     resp.headers["Cache-Control"] = "private, no-store"
     resp.headers["ETag"] = digest
@@ -187,7 +193,9 @@ def verify_page(token: str) -> Response:
     else:
         with services().db.session() as session:
             v = issue.verification(session, statement)
-            superseded_by = v.certificate.superseded_by if (v.certificate is not None and v.state == "superseded") else None
+            superseded_by = (
+                v.certificate.superseded_by if (v.certificate is not None and v.state == "superseded") else None
+            )
         ctx.update(
             state=v.state,
             reason=_REASONS.get(v.state, ""),

@@ -43,12 +43,18 @@ def member(services: Services, make_member: Callable[..., Any]) -> str:
 
     make_member("m-cert", name="张三丰", id_number=ID_NUMBER, association="11")
     with services.db.session() as db:
-        db.add(IdRecord(id_number=ID_NUMBER, name="张三丰", encoding=encoding_to_bytes(reference_encoding()), source="test"))
+        db.add(
+            IdRecord(
+                id_number=ID_NUMBER, name="张三丰", encoding=encoding_to_bytes(reference_encoding()), source="test"
+            )
+        )
     return "m-cert"
 
 
 def post_file(client: Any, url: str, key: str, field: str, data: bytes, name: str = "f.jpg") -> Any:
-    return client.post(url, data={field: (io.BytesIO(data), name)}, headers={"Authorization": key}, content_type="multipart/form-data")
+    return client.post(
+        url, data={field: (io.BytesIO(data), name)}, headers={"Authorization": key}, content_type="multipart/form-data"
+    )
 
 
 def patch(client: Any, member_id: str, key: str, **fields: Any) -> Any:
@@ -62,7 +68,9 @@ def ready_member(client: Any, platform_key: str, member: str) -> str:
     assert r.status_code == 200, r.get_json()
     r = post_file(client, f"/v1/members/{member}/portrait", platform_key, "photo", face(PORTRAIT))
     assert r.status_code == 201, r.get_json()
-    r = post_file(client, f"/v1/members/{member}/signature", platform_key, "image", to_png(clean_signature_scan(seed=7)), "s.png")
+    r = post_file(
+        client, f"/v1/members/{member}/signature", platform_key, "image", to_png(clean_signature_scan(seed=7)), "s.png"
+    )
     assert r.status_code == 201, r.get_json()
     r = post_file(client, f"/v1/members/{member}/seal", platform_key, "image", to_png(clean_seal(), 300), "seal.png")
     assert r.status_code == 201, r.get_json()

@@ -36,7 +36,9 @@ def decode_qr(png: bytes) -> str:
     return str(text)
 
 
-def test_patch_member_validates_and_audits_old_and_new(client: Any, platform_key: str, member: str, services: Any) -> None:
+def test_patch_member_validates_and_audits_old_and_new(
+    client: Any, platform_key: str, member: str, services: Any
+) -> None:
     r = patch(client, member, platform_key, member_no="3301230045", firm="某某评估事务所", category="practising")
     assert r.status_code == 200
     body = r.get_json()
@@ -63,12 +65,16 @@ def test_member_no_is_unique(client: Any, platform_key: str, member: str, make_m
 
 
 def test_cli_member_set(services: Any, member: str) -> None:
-    r = CliRunner().invoke(idsvc.cli.cli, ["member", "set", "--member-id", member, "--standing", "resigned"], obj=services)
+    r = CliRunner().invoke(
+        idsvc.cli.cli, ["member", "set", "--member-id", member, "--standing", "resigned"], obj=services
+    )
     assert r.exit_code == 0, r.output
     assert json.loads(r.output)["changes"] == {"standing": {"old": "active", "new": "resigned"}}
     with services.db.session() as db:
         assert db.get(MemberProfile, member).standing == "resigned"
-    r = CliRunner().invoke(idsvc.cli.cli, ["member", "set", "--member-id", "nobody", "--standing", "active"], obj=services)
+    r = CliRunner().invoke(
+        idsvc.cli.cli, ["member", "set", "--member-id", "nobody", "--standing", "active"], obj=services
+    )
     assert r.exit_code == 1 and "member_not_found" in r.output
 
 
@@ -88,13 +94,23 @@ def test_gate_for_missing_assets(client: Any, platform_key: str, member: str) ->
 
     assert code() == (
         "certificate_member_no_missing",
-        ["certificate_member_no_missing", "certificate_portrait_missing", "certificate_seal_missing", "certificate_signature_missing"],
+        [
+            "certificate_member_no_missing",
+            "certificate_portrait_missing",
+            "certificate_seal_missing",
+            "certificate_signature_missing",
+        ],
     )
     patch(client, member, platform_key, member_no="3301230045", firm="某某评估事务所")
     assert code()[0] == "certificate_portrait_missing"
     assert post_file(client, f"/v1/members/{member}/portrait", platform_key, "photo", face(PORTRAIT)).status_code == 201
     assert code()[0] == "certificate_seal_missing"
-    assert post_file(client, f"/v1/members/{member}/seal", platform_key, "image", to_png(clean_seal(), 300), "s.png").status_code == 201
+    assert (
+        post_file(
+            client, f"/v1/members/{member}/seal", platform_key, "image", to_png(clean_seal(), 300), "s.png"
+        ).status_code
+        == 201
+    )
     assert code() == ("certificate_signature_missing", ["certificate_signature_missing"])
     sig = to_png(clean_signature_scan(seed=7))
     assert post_file(client, f"/v1/members/{member}/signature", platform_key, "image", sig, "g.png").status_code == 201
@@ -112,7 +128,9 @@ def test_gate_for_missing_assets(client: Any, platform_key: str, member: str) ->
         ({"category": "non_practising"}, "certificate_not_practising"),
     ],
 )
-def test_gate_for_every_standing(client: Any, platform_key: str, ready_member: str, fields: dict[str, str], code: str) -> None:
+def test_gate_for_every_standing(
+    client: Any, platform_key: str, ready_member: str, fields: dict[str, str], code: str
+) -> None:
     assert patch(client, ready_member, platform_key, **fields).status_code == 200
     for fmt in ("pdf", "png"):
         r = client.get(f"/v1/members/{ready_member}/certificate.{fmt}", headers=_h(platform_key))
@@ -128,9 +146,17 @@ def test_gate_for_an_open_id_change(client: Any, platform_key: str, ready_member
     with services.db.session() as db:
         db.add(
             ChangeRequest(
-                request_id="chg1", member_id=ready_member, association="11", old_id_number="110101199003078515",
-                new_id_number="11010519491231002X", reason="test", state="submitted", proof_sha256="0" * 64,
-                proof_mime="application/pdf", proof_size=1, filed_by="test",
+                request_id="chg1",
+                member_id=ready_member,
+                association="11",
+                old_id_number="110101199003078515",
+                new_id_number="11010519491231002X",
+                reason="test",
+                state="submitted",
+                proof_sha256="0" * 64,
+                proof_mime="application/pdf",
+                proof_size=1,
+                filed_by="test",
             )
         )
     r = client.get(f"/v1/members/{ready_member}/certificate.pdf", headers=_h(platform_key))
@@ -148,7 +174,16 @@ def test_pdf_text_layer_and_embedded_cjk_font(client: Any, platform_key: str, re
     reader = PdfReader(io.BytesIO(r.data))
     page = reader.pages[0]
     text = page.extract_text()
-    for expected in ("张三丰", cert_no, "执业会员电子证书", "3301230045", "男", "1990年03月07日", "110101********8515", "执业会员"):
+    for expected in (
+        "张三丰",
+        cert_no,
+        "执业会员电子证书",
+        "3301230045",
+        "男",
+        "1990年03月07日",
+        "110101********8515",
+        "执业会员",
+    ):
         assert expected in text, expected
     assert "110101199003078515" not in text  # the ID number only masked
     fonts = page["/Resources"]["/Font"]
@@ -163,10 +198,15 @@ def test_pdf_text_layer_and_embedded_cjk_font(client: Any, platform_key: str, re
             embedded.append(str(font["/BaseFont"]))
     assert any("WenQuanYi" in name or "WQY" in name.upper() for name in embedded), embedded
     # A4 landscape.
-    assert round(float(page.mediabox.width) / 72 * 25.4) == 297 and round(float(page.mediabox.height) / 72 * 25.4) == 210
+    assert (
+        round(float(page.mediabox.width) / 72 * 25.4) == 297 and round(float(page.mediabox.height) / 72 * 25.4) == 210
+    )
     # The same content again: the same issue (number and token).
     again = client.get(f"/v1/members/{ready_member}/certificate.pdf", headers=_h(platform_key))
-    assert again.headers["X-Certificate-No"] == cert_no and again.headers["X-Certificate-Token"] == r.headers["X-Certificate-Token"]
+    assert (
+        again.headers["X-Certificate-No"] == cert_no
+        and again.headers["X-Certificate-Token"] == r.headers["X-Certificate-Token"]
+    )
 
 
 def test_png_qr_leads_to_the_live_status(live_server: str, platform_key: str, ready_member: str) -> None:
@@ -179,10 +219,16 @@ def test_png_qr_leads_to_the_live_status(live_server: str, platform_key: str, re
     assert url.startswith(f"{live_server}/c/"), url
     page = requests.get(url, timeout=30)
     assert page.status_code == 200 and "有效" in page.text and "已失效" not in page.text
-    assert "张*丰" in page.text and "张三丰" not in page.text and "3301230045" not in page.text.replace("ZS-3301230045-01", "")
+    assert (
+        "张*丰" in page.text
+        and "张三丰" not in page.text
+        and "3301230045" not in page.text.replace("ZS-3301230045-01", "")
+    )
     assert page.headers["Cache-Control"].startswith("no-store")
 
-    r = s.patch(f"{live_server}/v1/members/{ready_member}", json={"standing": "resigned"}, headers=_h(platform_key), timeout=30)
+    r = s.patch(
+        f"{live_server}/v1/members/{ready_member}", json={"standing": "resigned"}, headers=_h(platform_key), timeout=30
+    )
     assert r.status_code == 200
     page = requests.get(url, timeout=30)
     assert page.status_code == 200 and "已失效" in page.text
@@ -204,7 +250,9 @@ def test_tampered_token_shows_an_invalid_page(client: Any, platform_key: str, re
         assert "李四" not in text
 
 
-def test_offline_verification_with_the_published_key(client: Any, platform_key: str, ready_member: str, services: Any, tmp_path: Any) -> None:
+def test_offline_verification_with_the_published_key(
+    client: Any, platform_key: str, ready_member: str, services: Any, tmp_path: Any
+) -> None:
     r = client.get(f"/v1/members/{ready_member}/certificate.pdf", headers=_h(platform_key))
     token = r.headers["X-Certificate-Token"]
     jwks = client.get("/v1/certificates/keys").get_json()
@@ -224,7 +272,9 @@ def test_offline_verification_with_the_published_key(client: Any, platform_key: 
     out = CliRunner().invoke(idsvc.cli.cli, ["certificate", "verify", token, "--jwks", str(saved)], obj=services)
     assert out.exit_code == 0, out.output
     assert json.loads(out.output)["certificate_no"] == statement.cert_no
-    out = CliRunner().invoke(idsvc.cli.cli, ["certificate", "verify", f"http://x/c/{token[:-2]}AA", "--jwks", str(saved)], obj=services)
+    out = CliRunner().invoke(
+        idsvc.cli.cli, ["certificate", "verify", f"http://x/c/{token[:-2]}AA", "--jwks", str(saved)], obj=services
+    )
     assert out.exit_code == 1 and '"valid_signature": false' in out.output
 
 
@@ -247,6 +297,13 @@ def test_reissue_after_a_change_supersedes_and_revoke(client: Any, platform_key:
 
 def test_certificate_endpoints_need_the_platform_role(client: Any, make_key: Any, ready_member: str) -> None:
     assert client.get(f"/v1/members/{ready_member}/certificate.pdf").status_code == 401
-    assert client.get(f"/v1/members/{ready_member}/certificate.pdf", headers=_h(make_key("national"))).status_code == 403
-    assert client.patch(f"/v1/members/{ready_member}", json={"standing": "resigned"}, headers=_h(make_key("local", "11"))).status_code == 403
+    assert (
+        client.get(f"/v1/members/{ready_member}/certificate.pdf", headers=_h(make_key("national"))).status_code == 403
+    )
+    assert (
+        client.patch(
+            f"/v1/members/{ready_member}", json={"standing": "resigned"}, headers=_h(make_key("local", "11"))
+        ).status_code
+        == 403
+    )
     assert client.get("/v1/members/nobody/certificate.pdf", headers=_h(make_key("platform"))).status_code == 404

@@ -29,7 +29,17 @@ def test_matching_portrait_passes_every_check() -> None:
     assert out.result.failed() == []
     match = out.result.check("face_match")
     assert match is not None and match.verdict is Verdict.PASS and match.value <= 0.5
-    for cid in ("single_face", "yaw", "pitch", "roll", "face_size", "exposure", "background_light", "background_plain", "sharpness"):
+    for cid in (
+        "single_face",
+        "yaw",
+        "pitch",
+        "roll",
+        "face_size",
+        "exposure",
+        "background_light",
+        "background_plain",
+        "sharpness",
+    ):
         c = out.result.check(cid)
         assert c is not None and c.verdict is Verdict.PASS, (cid, c)
         assert c.value is not None and c.range and c.message and c.message_en  # raw value, range, zh/en advice
@@ -115,7 +125,9 @@ def test_filing_history_and_refusals(client: Any, platform_key: str, make_key: A
 def test_cli_check_portrait(services: Any, member: str, tmp_path: Any) -> None:
     good = tmp_path / "p.jpg"
     good.write_bytes(face(PORTRAIT))
-    r = CliRunner().invoke(idsvc.cli.cli, ["check", "portrait", str(good), "--member-id", member, "--json"], obj=services)
+    r = CliRunner().invoke(
+        idsvc.cli.cli, ["check", "portrait", str(good), "--member-id", member, "--json"], obj=services
+    )
     assert r.exit_code == 0, r.output
     assert '"face_match"' in r.output
     bad = tmp_path / "o.jpg"
