@@ -276,6 +276,15 @@ def test_offline_verification_with_the_published_key(
         idsvc.cli.cli, ["certificate", "verify", f"http://x/c/{token[:-2]}AA", "--jwks", str(saved)], obj=services
     )
     assert out.exit_code == 1 and '"valid_signature": false' in out.output
+    keys = CliRunner().invoke(idsvc.cli.cli, ["certificate", "keys"], obj=services)
+    assert json.loads(keys.output) == jwks
+    pdf = tmp_path / "c.pdf"
+    out = CliRunner().invoke(
+        idsvc.cli.cli, ["certificate", "render", "--member-id", ready_member, "--out", str(pdf)], obj=services
+    )
+    assert out.exit_code == 0, out.output
+    assert json.loads(out.output)["certificate_no"] == statement.cert_no  # the same issue
+    assert pdf.read_bytes().startswith(b"%PDF")
 
 
 def test_reissue_after_a_change_supersedes_and_revoke(client: Any, platform_key: str, ready_member: str) -> None:
