@@ -148,7 +148,9 @@ def ed25519_seed(text: str) -> bytes:
         if text.startswith("-----BEGIN"):
             key = serialization.load_pem_private_key(text.encode(), password=None)
         else:
-            raw = base64.b64decode(text + "=" * (-len(text) % 4), altchars=b"-_" if ("-" in text or "_" in text) else None)
+            raw = base64.b64decode(
+                text + "=" * (-len(text) % 4), altchars=b"-_" if ("-" in text or "_" in text) else None
+            )
             if len(raw) == 32:
                 return raw
             key = serialization.load_der_private_key(raw, password=None)
