@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
-from typing import Any
 
 import click
 
@@ -29,13 +29,15 @@ def cli() -> None:
 @cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
-@click.option("--workers", default=0, type=int, help="Processes (default: 2, or 1 with the in-process Redis).")
 @click.option(
-    "--threads", default=64, show_default=True, type=int, help="Threads per process; each open long-poll holds one."
+    "--workers", default=0, type=int, help="Processes (default: one per core, or 1 with the in-process Redis)."
 )
-def serve(host: str, port: int, workers: int, threads: int) -> None:
-    """Run the HTTP service under gunicorn (threaded workers)."""
-    from gunicorn.app.base import BaseApplication
+@click.option(
+    "--connections", default=10000, show_default=True, type=int, help="Open connections per process (gevent)."
+)
+def serve(host: str, port: int, workers: int, connections: int) -> None:
+    """Run the HTTP service under gunicorn with gevent workers (see idsvc/web/serve.py)."""
+    from idsvc.web import serve as serving
 
     try:
         settings = Settings.from_env()
@@ -48,39 +50,28 @@ def serve(host: str, port: int, workers: int, threads: int) -> None:
             "IDSVC_REDIS_URL is not set: using an in-process Redis (fakeredis), single worker, data lost on exit.",
             err=True,
         )
-    workers = workers or 2
     if settings.secret_generated:
         click.echo(
             "IDSVC_SECRET_KEY is not set: generated a random key for this run (sessions and cookies end with it).",
             err=True,
         )
-        # Every worker must sign with the same key: pin the generated one for the child processes.
-        import os
+    serving.run(settings, host=host, port=port, workers=workers or (os.cpu_count() or 2), connections=connections)
 
-        os.environ["IDSVC_SECRET_KEY"] = str(settings.secret_key)
 
-    class _App(BaseApplication):  # type: ignore[misc]
-        def load_config(self) -> None:
-            for key, value in {
-                "bind": f"{host}:{port}",
-                "workers": workers,
-                "worker_class": "gthread",
-                "threads": threads,
-                # Long-polls hold a request up to 30 s; the worker timeout must exceed that.
-                "timeout": 90,
-                "graceful_timeout": 10,
-                "accesslog": None,
-                "errorlog": "-",
-                "loglevel": "warning",
-            }.items():
-                self.cfg.set(key, value)
+@cli.command()
+@click.option("--processes", default=0, type=int, help="Worker processes (default: one per core).")
+@click.option("--threads", default=1, show_default=True, type=int, help="Jobs at once per process.")
+def worker(processes: int, threads: int) -> None:
+    """Run the analysis workers: they take jobs (phone videos) from the Redis queue."""
+    from idsvc.web import work
 
-        def load(self) -> Any:
-            from idsvc.web.app import create_app
-
-            return create_app(settings if workers == 1 else Settings.from_env())
-
-    _App().run()
+    try:
+        settings = Settings.from_env()
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
+    if not settings.redis_url:
+        raise click.ClickException("idsvc worker needs IDSVC_REDIS_URL (without it, idsvc serve analyses in-process)")
+    work.run(settings, processes=processes or (os.cpu_count() or 2), threads=threads)
 
 
 @cli.group()

@@ -15,17 +15,24 @@ from mock_wechat.serving import make_mock_server
 
 
 def _parse(argv: list[str] | None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="python -m mock_wechat", description="Offline mock of WeChat web OAuth2.")
+    p = argparse.ArgumentParser(
+        prog="python -m mock_wechat", description="Offline mock of WeChat web OAuth2 and the official-account API."
+    )
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=0, help="0 picks a free port (default)")
     p.add_argument("--appid", help="default: $IDSVC_WECHAT_APPID or wx_dev_appid")
     p.add_argument("--secret", help="default: $IDSVC_WECHAT_SECRET or dev_secret")
     p.add_argument("--default-openid", default=None, help="openid when no header/cookie names one")
     p.add_argument(
+        "--public-url",
+        help="idsvc's public URL; its host is the allowed redirect_uri host "
+        "(default: $IDSVC_PUBLIC_URL or http://127.0.0.1:8000)",
+    )
+    p.add_argument(
         "--redirect-host",
         action="append",
         dest="redirect_hosts",
-        help="allowed redirect_uri host (repeatable; default: any)",
+        help="allowed redirect_uri host, like WeChat's 网页授权域名 (repeatable; replaces --public-url's host)",
     )
     p.add_argument(
         "--require-wechat-ua",
@@ -39,7 +46,12 @@ def main(argv: list[str] | None = None) -> int:
     args = _parse(argv)
     extra = {"default_openid": args.default_openid} if args.default_openid else {}
     app = create_app(
-        args.appid, args.secret, redirect_hosts=args.redirect_hosts, require_wechat_ua=args.require_wechat_ua, **extra
+        args.appid,
+        args.secret,
+        redirect_hosts=args.redirect_hosts,
+        require_wechat_ua=args.require_wechat_ua,
+        public_url=args.public_url,
+        **extra,
     )
     server = make_mock_server(app, args.host, args.port)
     host = f"[{args.host}]" if ":" in args.host else args.host
@@ -48,7 +60,8 @@ def main(argv: list[str] | None = None) -> int:
     print(base)
     print(f"IDSVC_WECHAT_API_BASE={base}/")
     print(f"IDSVC_WECHAT_OAUTH_BASE={base}/connect/")
-    print(f"IDSVC_WECHAT_APPID={appid}", flush=True)  # the secret is never printed
+    print(f"IDSVC_WECHAT_APPID={appid}")  # the secret is never printed
+    print(f"redirect_uri hosts: {', '.join(sorted(app.extensions['mock_wechat'].config.redirect_hosts))}", flush=True)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
         server.serve_forever()

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 from flask import current_app
 
+from mock_wechat.mp import OfficialAccountState
 from mock_wechat.state import AdjustableClock, OAuthState
 
 EXTENSION_KEY = "mock_wechat"
@@ -19,8 +20,8 @@ class MockConfig:
     appid: str
     secret: str
     default_openid: str
-    # Real WeChat only redirects to the configured 网页授权域名; None accepts any host (dev/test).
-    redirect_hosts: frozenset[str] | None = None
+    # Real WeChat only redirects to the app's configured 网页授权域名 (exact host, no subdomains).
+    redirect_hosts: frozenset[str] = frozenset()
     # Real WeChat refuses to authorise outside its in-app browser ("请在微信客户端打开链接").
     require_wechat_ua: bool = False
 
@@ -30,10 +31,12 @@ class MockConfig:
         appid: str,
         secret: str,
         default_openid: str,
-        redirect_hosts: Iterable[str] | None,
+        redirect_hosts: Iterable[str],
         require_wechat_ua: bool,
     ) -> MockConfig:
-        hosts = None if redirect_hosts is None else frozenset(h.lower() for h in redirect_hosts)
+        hosts = frozenset(h.strip().lower().rstrip(".") for h in redirect_hosts)
+        if not hosts or "" in hosts:
+            raise ValueError("redirect_hosts needs at least one non-empty host")
         return cls(appid, secret, default_openid, hosts, require_wechat_ua)
 
 
@@ -63,11 +66,15 @@ class MockWeChat:
     config: MockConfig
     clock: AdjustableClock
     state: OAuthState = field(init=False)
+    mp: OfficialAccountState = field(init=False)
     faults: FaultQueue = field(default_factory=FaultQueue)
 
     def __post_init__(self) -> None:
         self.state = OAuthState(clock=self.clock)
+        self.mp = OfficialAccountState(clock=self.clock)
 
 
 def current_mock() -> MockWeChat:
-    return current_app.extensions[EXTENSION_KEY]
+    mock = current_app.extensions[EXTENSION_KEY]
+    assert isinstance(mock, MockWeChat)
+    return mock

@@ -5,7 +5,8 @@ The API endpoints under ``/sns/`` answer errors the way WeChat does: HTTP 200 wi
 a per-request ``rid`` suffix, so clients must branch on ``errcode`` and never compare ``errmsg``
 verbatim; the mock appends one too, which keeps clients honest.
 
-The authorize page (``open.weixin.qq.com``) is different: WeChat shows an HTML error page in the
+The official-account API under ``/cgi-bin/`` (app access token, template messages) answers the
+same way.  The authorize page (``open.weixin.qq.com``) is different: WeChat shows an HTML error page in the
 phone's browser ("Oops! Something went wrong:(") with a five-digit 100xx code.
 """
 
@@ -33,6 +34,13 @@ OPENID_MISSING = 41009
 ACCESS_TOKEN_EXPIRED = 42001
 REFRESH_TOKEN_EXPIRED = 42002
 API_UNAUTHORIZED = 48001
+# Official-account API (/cgi-bin/): template messages and the app access token.
+INVALID_TEMPLATE_ID = 40037
+REQUIRE_POST_METHOD = 43002
+REQUIRE_SUBSCRIBE = 43004
+EMPTY_POST_DATA = 44002
+API_DAILY_QUOTA = 45009
+DATA_FORMAT_ERROR = 47001
 
 ERRMSG: dict[int, str] = {
     SYSTEM_BUSY: "system error",
@@ -53,6 +61,12 @@ ERRMSG: dict[int, str] = {
     ACCESS_TOKEN_EXPIRED: "access_token expired",
     REFRESH_TOKEN_EXPIRED: "refresh_token expired",
     API_UNAUTHORIZED: "api unauthorized",
+    INVALID_TEMPLATE_ID: "invalid template_id",
+    REQUIRE_POST_METHOD: "require POST method",
+    REQUIRE_SUBSCRIBE: "require subscribe",
+    EMPTY_POST_DATA: "empty post data",
+    API_DAILY_QUOTA: "reach max api daily quota limit",
+    DATA_FORMAT_ERROR: "data format error",
 }
 
 # Codes shown on the authorize error page (web-authorization doc, "错误返回码").
@@ -62,7 +76,8 @@ PAGE_SCOPE_EMPTY = 10010
 PAGE_REDIRECT_URI_EMPTY = 10011
 PAGE_APPID_EMPTY = 10012
 PAGE_ERRMSG: dict[int, str] = {
-    PAGE_REDIRECT_URI_MISMATCH: "redirect_uri域名与后台配置不一致",
+    # The doc's table says "redirect_uri域名与后台配置不一致"; the page phones actually show says this.
+    PAGE_REDIRECT_URI_MISMATCH: "redirect_uri 参数错误",
     PAGE_SCOPE_NOT_PERMITTED: "此公众号并没有这些scope的权限",
     PAGE_SCOPE_EMPTY: "scope不能为空",
     PAGE_REDIRECT_URI_EMPTY: "redirect_uri不能为空",

@@ -1,4 +1,4 @@
-"""Helpers for tests that need the mock as a real HTTP server, and wechatpy's client pointed at it."""
+"""Helpers for tests that need the mock as a real HTTP server, and wechatpy's clients pointed at it."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ import types
 from collections.abc import Callable
 from typing import Any
 
+import requests
+import requests.adapters
 from flask import Flask
 
 from mock_wechat.serving import make_mock_server
@@ -104,4 +106,36 @@ def wechat_oauth_client(base_url: str, appid: str, secret: str, redirect_uri: st
         return request(*args, **kw)
 
     client._http.request = request_with_timeout
+    return client
+
+
+WECHAT_API_ORIGIN = "https://api.weixin.qq.com/"
+
+
+class _RedirectToMock(requests.adapters.HTTPAdapter):
+    """Sends requests for ``https://api.weixin.qq.com/…`` to the mock instead (a test's "DNS"),
+    with a timeout when the caller set none.  The client's own URL building stays untouched."""
+
+    def __init__(self, base_url: str) -> None:
+        super().__init__()
+        self._base = base_url.rstrip("/") + "/"
+
+    def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> requests.Response:
+        if request.url and request.url.startswith(WECHAT_API_ORIGIN):
+            request.url = self._base + request.url[len(WECHAT_API_ORIGIN) :]
+        if kwargs.get("timeout") is None:
+            kwargs["timeout"] = CLIENT_TIMEOUT_S
+        return super().send(request, *args, **kwargs)
+
+
+def wechat_mp_client(base_url: str, appid: str, secret: str, **kwargs: Any) -> Any:
+    """A real ``wechatpy.WeChatClient`` (official-account API) whose traffic goes to the mock.
+
+    wechatpy fetches its token from the hard-coded ``https://api.weixin.qq.com/cgi-bin/token``, so
+    rather than patch its code we mount a transport adapter that sends that origin to the mock.
+    """
+    from wechatpy import WeChatClient
+
+    client = WeChatClient(appid, secret, **kwargs)
+    client._http.mount(WECHAT_API_ORIGIN, _RedirectToMock(base_url))
     return client

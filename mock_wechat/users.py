@@ -23,9 +23,10 @@ def is_valid_openid(openid: str) -> bool:
     return bool(_OPENID_RE.fullmatch(openid))
 
 
-def select_openid(headers: Mapping[str, str], cookies: Mapping[str, str], default: str) -> str:
-    """Header beats cookie beats default.  Returned unvalidated; callers check `is_valid_openid`."""
-    return headers.get(OPENID_HEADER) or cookies.get(OPENID_COOKIE) or default
+def select_openid(header: str | None, cookies: Mapping[str, str], default: str) -> str:
+    """The ``X-Mock-Openid`` header's value beats the cookie beats the default.  Returned
+    unvalidated; callers check `is_valid_openid`."""
+    return header or cookies.get(OPENID_COOKIE) or default
 
 
 def unionid_for(openid: str) -> str:

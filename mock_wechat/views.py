@@ -13,12 +13,13 @@ from collections.abc import Callable
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from flask import Blueprint, Response, redirect, render_template_string, request
+from werkzeug.wrappers import Response as BaseResponse
 
 from mock_wechat import errors
 from mock_wechat.core import current_mock
 from mock_wechat.errors import WeChatError
 from mock_wechat.state import SCOPE_USERINFO, SCOPES, Grant, TokenSet
-from mock_wechat.users import is_valid_openid, profile_for, select_openid
+from mock_wechat.users import OPENID_HEADER, is_valid_openid, profile_for, select_openid
 
 bp = Blueprint("wechat", __name__)
 
@@ -66,16 +67,29 @@ def _with_code(redirect_uri: str, code: str, state: str) -> str:
     return urlunsplit(parts._replace(query=urlencode(query)))
 
 
-def _check_redirect_uri(redirect_uri: str, allowed: frozenset[str] | None) -> None:
-    parts = urlsplit(redirect_uri)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+def _check_redirect_uri(redirect_uri: str, allowed: frozenset[str]) -> None:
+    """WeChat redirects only to its app's 网页授权域名: the exact host (no subdomain, any port).
+
+    Anything a browser could read differently from this parser is refused too: a backslash
+    (``https://evil.example\\@idsvc.example/`` goes to evil.example in a browser), user info,
+    whitespace or control characters.
+    """
+    if any(c == "\\" or c.isspace() or ord(c) < 0x20 or ord(c) == 0x7F for c in redirect_uri):
         raise WeChatError(errors.PAGE_REDIRECT_URI_MISMATCH)
-    if allowed is not None and parts.hostname.lower() not in allowed:
+    try:
+        parts = urlsplit(redirect_uri)
+        host = parts.hostname
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError:
+        raise WeChatError(errors.PAGE_REDIRECT_URI_MISMATCH) from None
+    if parts.scheme not in ("http", "https") or not host or "@" in parts.netloc:
+        raise WeChatError(errors.PAGE_REDIRECT_URI_MISMATCH)
+    if host.rstrip(".") not in allowed:
         raise WeChatError(errors.PAGE_REDIRECT_URI_MISMATCH)
 
 
 @bp.get("/connect/oauth2/authorize")
-def authorize() -> Response:
+def authorize() -> BaseResponse:
     """Silent authorisation: the user always consents, and the phone is redirected at once."""
     mock = current_mock()
     args = request.args
@@ -98,7 +112,7 @@ def authorize() -> Response:
             raise WeChatError(errors.PAGE_SCOPE_EMPTY)
         if scope not in SCOPES:
             raise WeChatError(errors.PAGE_SCOPE_NOT_PERMITTED)
-        openid = select_openid(request.headers, request.cookies, mock.config.default_openid)
+        openid = select_openid(request.headers.get(OPENID_HEADER), request.cookies, mock.config.default_openid)
         if not is_valid_openid(openid):
             raise WeChatError(errors.INVALID_OPENID)
     except WeChatError as err:
@@ -199,4 +213,85 @@ def auth() -> Response:
     return _api("auth", handle)
 
 
-API_ENDPOINTS = ("access_token", "refresh_token", "userinfo", "auth")
+# -- official-account API (/cgi-bin/) -------------------------------------------------------------
+
+
+@bp.get("/cgi-bin/token")
+def app_token() -> Response:
+    """The app's access token (client_credential): a new one on every call, valid 7200 s."""
+
+    def handle() -> dict[str, object]:
+        mock = current_mock()
+        if request.args.get("grant_type") != "client_credential":
+            raise WeChatError(errors.INVALID_GRANT_TYPE)
+        appid = _require("appid", errors.APPID_MISSING)
+        if appid != mock.config.appid:
+            raise WeChatError(errors.INVALID_APPID)
+        secret = _require("secret", errors.APPSECRET_MISSING)
+        if not hmac.compare_digest(secret.encode(), mock.config.secret.encode()):
+            # This endpoint's doc: "40001 AppSecret错误或者AppSecret不属于这个公众号".
+            raise WeChatError(errors.INVALID_CREDENTIAL)
+        mock.mp.count_call("token")
+        token, expires_in = mock.mp.issue_token()
+        return {"access_token": token, "expires_in": expires_in}
+
+    return _api("token", handle)
+
+
+def _template_body() -> dict[str, object]:
+    raw = request.get_data(cache=False)
+    if not raw.strip():
+        raise WeChatError(errors.EMPTY_POST_DATA)
+    try:
+        body = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        raise WeChatError(errors.DATA_FORMAT_ERROR) from None
+    if not isinstance(body, dict):
+        raise WeChatError(errors.DATA_FORMAT_ERROR)
+    return body
+
+
+def _template_data(value: object) -> dict[str, object]:
+    """``{"keyword1": {"value": "…", "color": "#173177"}, …}``; a missing ``data`` is an empty one."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise WeChatError(errors.DATA_FORMAT_ERROR)
+    for key, item in value.items():
+        if not isinstance(item, dict) or not isinstance(item.get("value", ""), str):
+            raise WeChatError(errors.DATA_FORMAT_ERROR, f"data format error: {key}")
+    return value
+
+
+@bp.route("/cgi-bin/message/template/send", methods=["GET", "POST"])
+def template_send() -> Response:
+    """Send a template message to a follower; ``{"errcode": 0, "errmsg": "ok", "msgid": N}``."""
+
+    def handle() -> dict[str, object]:
+        mock = current_mock()
+        token = _require("access_token", errors.ACCESS_TOKEN_MISSING)
+        mock.mp.check_token(token)
+        if request.method != "POST":
+            raise WeChatError(errors.REQUIRE_POST_METHOD)
+        body = _template_body()
+        mock.mp.count_call("template_send")
+        touser = body.get("touser")
+        if not isinstance(touser, str) or not is_valid_openid(touser):
+            raise WeChatError(errors.INVALID_OPENID)
+        template_id = body.get("template_id")
+        if not isinstance(template_id, str) or not template_id.strip():
+            raise WeChatError(errors.INVALID_TEMPLATE_ID)
+        url = body.get("url")
+        if url is not None and not isinstance(url, str):
+            raise WeChatError(errors.DATA_FORMAT_ERROR)
+        miniprogram = body.get("miniprogram")
+        if miniprogram is not None and not isinstance(miniprogram, dict):
+            raise WeChatError(errors.DATA_FORMAT_ERROR)
+        data = _template_data(body.get("data"))
+        msgid = mock.mp.deliver(touser, template_id, url or None, data, miniprogram)
+        return {"errcode": 0, "errmsg": "ok", "msgid": msgid}
+
+    return _api("template_send", handle)
+
+
+API_ENDPOINTS = ("access_token", "refresh_token", "userinfo", "auth", "token", "template_send")

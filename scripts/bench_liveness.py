@@ -10,7 +10,8 @@ re-encoded with libx264 into a temp dir:
 * naive     face_recognition's ``face_locations`` + ``face_landmarks`` + ``face_encodings`` on
             every frame at native resolution (fewer runs: ~25 s each).
 
-Targets: full >= 10x faster than naive, full <= 3x decode.  Reports min and median; the machine
+Targets: full >= 10x faster than naive, full <= 2x decode (issue #10.5).  Wall and process CPU
+time (all threads) are both printed: on a shared machine CPU time is the steadier measure.  Reports min and median; the machine
 is shared, so the minimum is the better estimate of the cost and the median of what to expect.
 """
 
@@ -42,12 +43,20 @@ def shared_dir() -> Path:
     return Path(os.environ.get("IDSVC_DATA_DIR") or DATA)
 
 
+CPU: dict[int, list[float]] = {}  # id(wall-time list) -> CPU seconds of the same runs
+
+
 def timed(fn, runs: int) -> list[float]:
-    out = []
+    """Wall seconds per run; the process CPU seconds (every thread: PyAV decodes on several) go to CPU."""
+    out: list[float] = []
+    cpu: list[float] = []
     for _ in range(runs):
+        c = time.process_time()
         t = time.perf_counter()
         fn()
         out.append(time.perf_counter() - t)
+        cpu.append(time.process_time() - c)
+    CPU[id(out)] = cpu
     return out
 
 
@@ -127,7 +136,7 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"decision: passed={d.passed} reason={d.reason} frames analysed={d.measurements.get('frames_analysed')} encodings={len(d.measurements.get('encoded_frames_t', []))}"
     )
-    print(f"\n{'':34s} {'runs':>4s} {'min ms':>9s} {'median ms':>10s}")
+    print(f"\n{'':34s} {'runs':>4s} {'min ms':>9s} {'median ms':>10s} {'CPU min ms':>11s} {'CPU median':>11s}")
     rows = [
         ("full analysis (analyse_video)", full),
         ("decode-only, OpenCV read -> BGR", dec_cv2),
@@ -137,7 +146,11 @@ def main(argv: list[str] | None = None) -> int:
     for name, ts in rows:
         if not ts:
             continue
-        print(f"{name:34s} {len(ts):4d} {min(ts) * 1000:9.0f} {statistics.median(ts) * 1000:10.0f}")
+        cpu = CPU[id(ts)]
+        print(
+            f"{name:34s} {len(ts):4d} {min(ts) * 1000:9.0f} {statistics.median(ts) * 1000:10.0f}"
+            f" {min(cpu) * 1000:11.0f} {statistics.median(cpu) * 1000:11.0f}"
+        )
     if base:
         print(
             f"\nspeed-up vs naive: {min(base) / min(full):.1f}x (min/min), {statistics.median(base) / statistics.median(full):.1f}x (median/median)   target >= 10x"
@@ -146,7 +159,11 @@ def main(argv: list[str] | None = None) -> int:
         f"full / decode-only (OpenCV): {min(full) / min(dec_cv2):.2f}x (min/min), {statistics.median(full) / statistics.median(dec_cv2):.2f}x (median/median)   target <= 3x"
     )
     print(
-        f"full / decode-only (PyAV):   {min(full) / min(dec_av):.2f}x (min/min), {statistics.median(full) / statistics.median(dec_av):.2f}x (median/median)"
+        f"full / decode-only (PyAV):   {min(full) / min(dec_av):.2f}x (min/min), {statistics.median(full) / statistics.median(dec_av):.2f}x (median/median)   target <= 2x"
+    )
+    cf, ca = CPU[id(full)], CPU[id(dec_av)]
+    print(
+        f"CPU full / decode-only (PyAV): {min(cf) / min(ca):.2f}x (min/min), {statistics.median(cf) / statistics.median(ca):.2f}x (median/median)"
     )
     stages = {
         k: statistics.median(x.measurements["timings_ms"].get(k, 0.0) for x in decisions)

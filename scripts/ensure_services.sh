@@ -25,6 +25,10 @@ if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; the
   apt_install chromium chromium-driver
 fi
 if ! command -v ffmpeg >/dev/null; then apt_install ffmpeg; fi
+# Real CJK fonts for the synthetic seals of the seal-text tests (tests/factories/documents_seals.py).
+if [[ ! -e /usr/share/fonts/truetype/wqy/wqy-zenhei.ttc || ! -e /usr/share/fonts/opentype/noto/NotoSerifCJK-Regular.ttc ]]; then
+  apt_install fonts-wqy-zenhei fonts-noto-cjk
+fi
 
 if [[ $want_pg == 1 ]]; then
   if ! command -v pg_ctlcluster >/dev/null; then

@@ -26,11 +26,59 @@ DATA = REPO / "tests" / "data"
 DOCS = DATA / "documents"
 
 
+def seal_text_eval(n: int) -> dict[str, int]:
+    """Seal text over ``n`` generated names: right name / another name / heavy blur / half-stamped."""
+    from collections import Counter
+
+    from tests.factories.documents_seals import generated_names, text_seal
+    from tests.factories.documents_synth import to_png
+
+    names = generated_names(n)
+    tally: Counter[str] = Counter()
+    print(f"\n== Seal text: {n} generated names (2-4 characters; grid / cols3 / row; hei / song fonts) ==")
+    for i, name in enumerate(names):
+        layout = ["grid", "cols3", "row"][i % 3]
+        if layout == "cols3" and len(name) == 4:
+            layout = "grid"
+        other = names[(i + 7) % len(names)]
+        kw = {"angle": (i % 5 - 2) * 1.5, "seed": i, "font": ["hei", "song"][i % 2]}
+        for case, expected, extra in (
+            ("right", name, {}),
+            ("other", other, {}),
+            ("blur", name, {"blur_px": 9.0}),
+            ("half", name, {"half": True}),
+        ):
+            r = check_seal(to_png(text_seal(name, layout, **kw, **extra), 300), SealTemplate(text=expected))
+            c = r.check("text")
+            v = c.verdict.value if c else "?"
+            tally[f"{case}:{v}"] += 1
+            if (
+                (case == "right" and v != "pass")
+                or (case == "other" and v != "fail")
+                or (case != "right" and v == "pass")
+            ):
+                print(
+                    f"  {case:5s} {name:6s} {layout:5s} expected {expected:6s} → {v:6s} read {c.value if c else None}"
+                )
+    right, other = (sum(v for k, v in tally.items() if k.startswith(p)) for p in ("right:", "other:"))
+    false_pass = sum(tally[f"{c}:pass"] for c in ("other", "blur", "half"))
+    print(
+        f"right name PASS {tally['right:pass']}/{right} (FAIL {tally['right:fail']}); another name FAIL "
+        f"{tally['other:fail']}/{other}; blurred/half-stamped PASS {tally['blur:pass'] + tally['half:pass']}/{2 * n} "
+        f"(right name, incomplete impression); false PASS for another name {tally['other:pass']}"
+    )
+    print("all verdicts:", dict(sorted(tally.items())), "false_pass(any defect):", false_pass)
+    return dict(tally)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
+    ap.add_argument("--seal-names", type=int, default=60, help="generated names for the seal-text evaluation")
     ap.add_argument("--strict", action="store_true", help="exit 1 on any miss except hard15 (documented)")
     ap.add_argument("--no-sheet", action="store_true", help="skip the calibration-sheet round trip")
     args = ap.parse_args()
+    if args.seal_names:
+        seal_text_eval(args.seal_names)
     if not DOCS.is_dir():
         print(f"sample documents not found at {DOCS}")
         return 2

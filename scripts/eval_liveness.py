@@ -459,6 +459,126 @@ def liveness(cfg: LivenessConfig, verbose: bool) -> dict[str, object]:
     return {"bpcer": 1 - bona.accepted / max(bona.n, 1), **{k: v.accepted / max(v.n, 1) for k, v in attacks.items()}}
 
 
+# --------------------------------------------------------------------------------------------
+# Sequence challenges (issue #11)
+# --------------------------------------------------------------------------------------------
+
+REPLAY_DRAWS = 300  # sequence challenges drawn per genuine window
+# Bona fide sequences: windows where two asked actions really happen one after the other; the
+# second prompt is placed a reaction time (REACTION_S) before the second action's onset, which
+# must fall in the 1.2-1.8 s range the server draws from, else the window cannot be used.
+REACTION_S = 0.4
+BONA_SEQUENCES = [  # (window, first action, second action)
+    ("d18@1.2", "open_mouth", "blink"),
+    ("d18@3.6", "open_mouth", "blink"),
+    ("d12@4.0", "open_mouth", "blink"),
+    ("d12@4.0-mirror", "open_mouth", "blink"),
+    ("d3@7.0", "turn_left", "nod"),
+    ("d3@7.0-mirror", "turn_right", "nod"),
+]
+
+
+def sequences(cfg: LivenessConfig, verbose: bool) -> None:
+    """Replay APCER per session (3 attempts) against freshly drawn sequences; bona fide sequences;
+    the light check on real tracks with synthetic reflections (right, wrong and missing colours)."""
+    from idsvc.core.settings import Settings
+    from idsvc.liveness import light as light_mod
+    from idsvc.liveness import new_challenge, sequence
+
+    settings = Settings()
+    refs = {v: video_reference(v) for v in VIDEO_REFERENCE_T}
+    rng = __import__("random").Random(11)
+    print("\n== Sequence challenges (issue #11) ==")
+    # Replay: every genuine window, as it is, against challenges it could not know.
+    per_attempt = Tally()
+    sessions = accepted_sessions = 0
+    passed_by: Counter[str] = Counter()
+    for w in WINDOWS:
+        ins = inspected(window_clip(w), cfg)
+        outcomes = []
+        for _ in range(REPLAY_DRAWS):
+            c = new_challenge(settings, rng)
+            c["light"] = None  # the movement sequence alone (the light check only adds to it)
+            dec = decide(ins, c, refs[w.video])
+            per_attempt.add(w.name, "+".join(a["action"] for a in c["actions"]), dec.passed, dec.reason)
+            outcomes.append(dec.passed)
+            if dec.passed:
+                passed_by[f"{w.name} {'+'.join(a['action'] for a in c['actions'])}"] += 1
+        for k in range(0, len(outcomes) - 2, 3):  # sessions of 3 attempts, fresh challenge each
+            sessions += 1
+            accepted_sessions += any(outcomes[k : k + 3])
+    print(f"{'set':31s} {'presentations':>13s} {'accepted':>9s} {'rate':>16s}  outcomes")
+    print(
+        f"{'APCER replay (per attempt)':31s} {per_attempt.n:13d} {per_attempt.accepted:9d} {_rate(per_attempt.accepted, per_attempt.n):>16s}  {per_attempt.reasons()}"
+    )
+    print(
+        f"{'APCER replay (per session, 3)':31s} {sessions:13d} {accepted_sessions:9d} {_rate(accepted_sessions, sessions):>16s}"
+    )
+    for k, v in passed_by.most_common(8):
+        print(f"  ACCEPTED replay: {k} ({v}x)")
+    # Bona fide sequences.
+    by_name = {w.name: w for w in WINDOWS}
+    bona = Tally()
+    unusable = []
+    for name, a1, a2 in BONA_SEQUENCES:
+        w = by_name[name]
+        ins = inspected(window_clip(w), cfg)
+        if ins.signals is None:
+            unusable.append(f"{name}: {ins.reason}")
+            continue
+        r2 = __import__("idsvc.liveness.checks", fromlist=["x"]).challenge(a2, ins.signals, cfg)
+        onset2 = r2.details.get("onset_t")
+        if not r2.performed or onset2 is None:
+            unusable.append(f"{name}: {a2} not measured")
+            continue
+        p2 = round(onset2 - REACTION_S, 2)
+        if not settings.challenge_prompt_min_s <= p2 <= settings.challenge_prompt_max_s:
+            unusable.append(
+                f"{name}: {a2} starts at {onset2:.2f} s, a prompt {REACTION_S} s before it is outside 1.2-1.8 s"
+            )
+            continue
+        c = {"kind": "sequence", "actions": [{"action": a1, "prompt_s": 0.0}, {"action": a2, "prompt_s": p2}]}
+        dec = decide(ins, c, refs[w.video])
+        bona.add(name, f"{a1}+{a2}@{p2}", dec.passed, dec.reason)
+        if verbose or not dec.passed:
+            print(
+                f"  bona fide sequence {name} {a1}+{a2} prompt2={p2}: {'PASS' if dec.passed else dec.reason} {dec.measurements.get('challenge_result')}"
+            )
+    print(
+        f"{'bona fide sequences (BPCER)':31s} {bona.n:13d} {bona.accepted:9d} {_rate(bona.n - bona.accepted, bona.n):>16s}  {bona.reasons()}"
+    )
+    for u in unusable:
+        print(f"  unusable window: {u}")
+    # Light: real tracks (their own skin chroma) plus a rendered reflection of the asked colours,
+    # of wrong colours, or none.  Gain 6 chroma levels per 50 units of a colour's chroma.
+    light_t: dict[str, Tally] = defaultdict(Tally)
+    for w in WINDOWS:
+        ins = inspected(window_clip(w), cfg)
+        if ins.track is None:
+            continue
+        tr = ins.track
+        for k in range(20):
+            c = new_challenge(settings, rng)
+            flashes = sequence.parse(c).flashes
+            wrong = list(flashes[1:]) + [flashes[0]]
+            for kind, shown in (
+                ("right", flashes),
+                ("wrong", tuple(sequence.Flash(f.colour, g.rgb, f.start_s, f.end_s) for f, g in zip(flashes, wrong))),
+                ("missing", ()),
+            ):
+                col = tr.colour.copy()
+                for f in shown:
+                    sel = (tr.t >= f.start_s + 0.05) & (tr.t < f.end_s)
+                    col[sel, 1:3] += 6.0 * light_mod.chroma(f.rgb) / 50.0
+                verdict = light_mod.check(tr.t, col, flashes).verdict
+                light_t[kind].add(w.name, str(k), verdict == "passed", verdict)
+    for kind in ("right", "wrong", "missing"):
+        tl = light_t[kind]
+        label = "light bona fide (BPCER)" if kind == "right" else f"APCER light {kind}"
+        rate = _rate(tl.n - tl.accepted, tl.n) if kind == "right" else _rate(tl.accepted, tl.n)
+        print(f"{label:31s} {tl.n:13d} {tl.accepted:9d} {rate:>16s}  {tl.reasons()}")
+
+
 def _q(x: np.ndarray) -> str:
     return " / ".join(f"{v:.3f}" for v in np.percentile(x, [0, 5, 50, 95, 100]))
 
@@ -472,6 +592,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--verbose", "-v", action="store_true")
     ap.add_argument("--skip-pairs", action="store_true")
     ap.add_argument("--skip-liveness", action="store_true")
+    ap.add_argument("--skip-sequences", action="store_true")
     args = ap.parse_args(argv)
     if not shared_dir().exists():
         print(f"shared data not found at {shared_dir()} (set IDSVC_DATA_DIR)", file=sys.stderr)
@@ -483,6 +604,8 @@ def main(argv: list[str] | None = None) -> int:
         enrolment_table()
     if not args.skip_liveness:
         liveness(cfg, args.verbose)
+    if not args.skip_sequences:
+        sequences(cfg, args.verbose)
     return 0
 
 

@@ -114,7 +114,7 @@ def run_cli(settings: Any, *args: str) -> subprocess.CompletedProcess[str]:
         "IDSVC_SECRET_KEY": str(settings.secret_key),
         "IDSVC_LOG_LEVEL": "WARNING",
     }
-    return subprocess.run([str(REPO / ".venv/bin/idsvc"), *args], env=env, capture_output=True, text=True, timeout=120)
+    return subprocess.run([sys.executable, "-m", "idsvc", *args], env=env, capture_output=True, text=True, timeout=120)
 
 
 def test_cli_apikey_member_and_audit(settings: Any, services: Any, client: Any) -> None:
@@ -196,7 +196,7 @@ def test_production_without_secret_refuses_to_start(tmp_path: Path) -> None:
     }
     env.pop("IDSVC_SECRET_KEY", None)
     out = subprocess.run(
-        [str(REPO / ".venv/bin/idsvc"), "serve", "--port", "0"], env=env, capture_output=True, text=True, timeout=60
+        [sys.executable, "-m", "idsvc", "serve", "--port", "0"], env=env, capture_output=True, text=True, timeout=60
     )
     assert out.returncode != 0 and "IDSVC_SECRET_KEY" in out.stderr
 

@@ -1,11 +1,12 @@
-"""ID numbers (GB 11643-1999): table tests for every rule, property tests for the check digit and 15 → 18."""
+"""ID numbers (GB 11643-1999): table tests for every rule, property tests for the check digit, 15 → 18,
+and for masking numbers in free text wherever they stand (and only real-shaped ones)."""
 
 from __future__ import annotations
 
 import datetime as dt
 
 import pytest
-from hypothesis import assume, given
+from hypothesis import assume, example, given
 from hypothesis import strategies as st
 
 from idsvc.core.idnumber import (
@@ -14,6 +15,8 @@ from idsvc.core.idnumber import (
     canonical,
     check_char,
     forms,
+    has_structure,
+    mask_in_text,
     normalise,
     to_15,
     to_18,
@@ -192,3 +195,127 @@ def test_valid_numbers_survive_normalise_and_mask(number: str) -> None:
     assert validate(normalise(" " + number.lower() + " "), today=TODAY) == number
     masked = mask_id_number(number)
     assert masked[:6] == number[:6] and masked[-4:] == number[-4:] and set(masked[6:-4]) == {"*"} and len(masked) == 18
+
+
+# -- ID numbers in free text ------------------------------------------------------------------
+# Neighbours that are not part of a number: ASCII letters (not X, which may end one), CJK, punctuation.
+_NEIGHBOURS = "ABCDEFGHIJKLMNOPQRSTUVWYZabcdefghijklmnopqrstuvwyz号码旧新为：:,.;()[]/#_\n"
+neighbours = st.text(alphabet=_NEIGHBOURS, max_size=12)
+# What people put between digit groups.
+separators = st.sampled_from([" ", "-", "  ", " - ", "\u3000", "\u2013", "\u00a0", "\uff0d"])
+ids = st.one_of(valid_18(), valid_15())
+_FULLWIDTH = str.maketrans("0123456789X", "０１２３４５６７８９Ｘ")
+
+
+def _masked_like(original: str, scrubbed: str) -> None:
+    """Same length, and every changed character became ``*``."""
+    assert len(scrubbed) == len(original)
+    assert all(a == b or b == "*" for a, b in zip(original, scrubbed, strict=True))
+
+
+def test_mask_in_text_examples_from_the_review() -> None:
+    n = "12010519800101123X"
+    assert has_structure(n, today=TODAY)
+    cases = {
+        f"ID{n}": "ID120105********123X",
+        f"证件号{n.lower()}。": "证件号120105********123x。",
+        "1201 0519 8001 0112 3X": "1201 05** **** **12 3X",
+        "120105-19800101-123X": "120105-********-123X",
+        "120105 19800101 123X": "120105 ******** 123X",
+        n.translate(_FULLWIDTH): "１２０１０５********１２３Ｘ",
+        "旧号110101199003078515新号110102199003078511": "旧号110101********8515新号110102********8511",
+        "old 130503670401001 then 2024-01-01 130503670401001": "old 130503*****1001 then 2024-01-01 130503*****1001",
+        "tel 010-12010519800101123X": "tel 010-120105********123X",
+    }
+    for text, expected in cases.items():
+        assert mask_in_text(text, today=TODAY) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "order 6222021234567890123 paid",  # a 19-digit card number with no ID-shaped window
+        "12010519800101123 5",  # 17 digits, then another number
+        "110101199003078516",  # right shape, wrong check character
+        "110101199013078519",  # month 13 (check character recomputed: only the date is wrong)
+        "000101199003078515",  # no such province
+        "1305036704010019",  # 16 digits: the first 15 would be a legacy number, but they are part of a longer one
+        "tracking 130503670431001",  # 15 digits whose date (1967-04-31) does not exist
+        "amount 1234567890.12, ts 1717171717171",
+    ],
+)
+def test_ordinary_long_numbers_are_left_alone(text: str) -> None:
+    assert mask_in_text(text, today=TODAY) == text
+
+
+def test_the_month_13_case_really_has_a_valid_check_character() -> None:
+    assert check_char("11010119901307851") == "9"  # the parametrised case above fails on its date alone
+
+
+@given(ids, neighbours, neighbours)
+@example("110101199003078515", "ID", "X")
+def test_a_number_between_any_non_digits_is_masked(number: str, before: str, after: str) -> None:
+    text = before + number + after
+    scrubbed = mask_in_text(text, today=TODAY)
+    assert number not in scrubbed
+    assert before + number[:6] + "*" * (len(number) - 10) + number[-4:] + after == scrubbed
+
+
+@given(ids, st.lists(st.integers(1, 17), max_size=5), separators, neighbours, neighbours)
+def test_a_number_split_into_groups_is_masked(number: str, cuts: list[int], sep: str, before: str, after: str) -> None:
+    points = sorted({c for c in cuts if c < len(number)})
+    groups = [number[a:b] for a, b in zip([0, *points], [*points, len(number)], strict=True)]
+    text = before + sep.join(groups) + after
+    scrubbed = mask_in_text(text, today=TODAY)
+    _masked_like(text, scrubbed)
+    compact = "".join(c for c in scrubbed if c not in sep)
+    assert number not in compact
+    assert number[:6] + "*" * (len(number) - 10) + number[-4:] in compact
+
+
+@given(ids, neighbours)
+def test_full_width_digits_are_masked(number: str, before: str) -> None:
+    wide = number.translate(_FULLWIDTH)
+    scrubbed = mask_in_text(before + wide, today=TODAY)
+    assert wide not in scrubbed and scrubbed.count("*") == len(number) - 10
+
+
+@given(st.text(alphabet="0123456789", min_size=16, max_size=17), neighbours, neighbours)
+def test_16_and_17_digit_numbers_are_never_masked(digits: str, before: str, after: str) -> None:
+    # Too short for an 18-character window, and a 15-digit window must be a whole number.
+    text = before + digits + after
+    assert mask_in_text(text, today=TODAY) == text
+
+
+def _passes(window: str) -> bool:
+    try:
+        validate(window, today=TODAY)
+    except InvalidIdNumber:
+        return False
+    return True
+
+
+@given(st.lists(st.one_of(valid_18(), st.text(alphabet="0123456789X", max_size=20)), max_size=6))
+def test_no_valid_18_character_number_survives_in_a_run_of_digits(parts: list[str]) -> None:
+    # The oracle is validate(), not the scrubber's own predicate.
+    text = "".join(parts)
+    scrubbed = mask_in_text(text, today=TODAY)
+    _masked_like(text, scrubbed)
+    assert not any(_passes(scrubbed[i : i + 18]) for i in range(len(scrubbed) - 17))
+
+
+@given(st.text(alphabet="0123456789X -号ab", max_size=60))
+def test_masking_is_idempotent_and_only_ever_writes_stars(text: str) -> None:
+    once = mask_in_text(text, today=TODAY)
+    _masked_like(text, once)
+    assert mask_in_text(once, today=TODAY) == once
+
+
+@given(st.text(alphabet="0123456789", min_size=18, max_size=18))
+def test_an_18_digit_string_is_masked_exactly_when_it_is_valid(digits: str) -> None:
+    assert (mask_in_text(digits, today=TODAY) != digits) == _passes(digits)
+
+
+@given(st.text(alphabet="0123456789", min_size=15, max_size=15))
+def test_a_15_digit_string_is_masked_exactly_when_it_is_valid(digits: str) -> None:
+    assert (mask_in_text(digits, today=TODAY) != digits) == _passes(digits)

@@ -19,14 +19,6 @@ FACE_MISMATCH = define(
     "face_mismatch", 422, "人脸与身份证照片不一致", "Your face does not match the ID record.", owner=OWNER
 )
 PORTRAIT_NOT_FOUND = define("portrait_not_found", 404, "该会员尚未备案头像", "No portrait is on file", owner=OWNER)
-PORTRAIT_UNREADABLE = define(
-    "portrait_unreadable",
-    400,
-    "无法读取照片，请上传 JPG 或 PNG 照片",
-    "The photo could not be read; upload a JPG or PNG photo",
-    owner=OWNER,
-)
-
 # -- member status -----------------------------------------------------------------------------
 MEMBER_NO_TAKEN = define(
     "member_no_taken", 409, "该会员编号已被其他会员使用", "Another member already has this member number", owner=OWNER
@@ -81,13 +73,4 @@ CERT_PORTRAIT_MISSING = define(
 CERT_SEAL_MISSING = define("certificate_seal_missing", 409, "请先备案印章", "File a seal first", owner=OWNER)
 CERT_SIGNATURE_MISSING = define(
     "certificate_signature_missing", 409, "请先备案签名", "File a signature first", owner=OWNER
-)
-
-# -- verification -------------------------------------------------------------------------------
-INVALID_CERT_TOKEN = define(
-    "invalid_certificate_token",
-    400,
-    "证书验证码无效（可能被篡改或不是本协会签发）",
-    "The certificate token is invalid (tampered with, or not issued by this association)",
-    owner=OWNER,
 )

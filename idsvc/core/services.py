@@ -15,6 +15,7 @@ from idsvc.core.blobs import BlobStore
 from idsvc.core.clock import Clock, SystemClock
 from idsvc.core.db import Database
 from idsvc.core.events import Notifier
+from idsvc.core.jobs import JobQueue, make_queue
 from idsvc.core.settings import Settings
 from idsvc.core.store import Store, connect
 
@@ -27,6 +28,7 @@ class Services:
     blobs: BlobStore
     notifier: Notifier
     clock: Clock
+    queue: JobQueue
 
     @property
     def redis(self) -> redis.Redis:
@@ -34,6 +36,7 @@ class Services:
 
     def close(self) -> None:
         self.notifier.stop()
+        self.queue.close()
         self.db.dispose()
 
 
@@ -49,6 +52,7 @@ def build_services(settings: Settings, *, clock: Clock | None = None) -> Service
         blobs=BlobStore(settings.blob_dir),
         notifier=Notifier(client, store.channel("*")),
         clock=clock or SystemClock(),
+        queue=make_queue(settings.redis_url, settings.redis_prefix),
     )
 
 

@@ -7,12 +7,16 @@ else; the rest of the code receives a frozen :class:`Settings`.
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import os
+import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+# The liveness actions the server may ask for (idsvc.liveness.challenges gives each its instruction).
 ALL_CHALLENGES = ("blink", "turn_left", "turn_right", "open_mouth", "nod")
 
 
@@ -25,6 +29,86 @@ class Secret(str):
 
     def __repr__(self) -> str:
         return "Secret('**********')"
+
+
+SEAL_SHAPES = ("round", "square", "oval")
+_SEAL_SHAPE_ALIASES = {"rect": "square", "rectangle": "square", "circle": "round", "ellipse": "oval"}
+
+
+@dataclass(frozen=True)
+class SealSettings:
+    """The seal template (``IDSVC_SEAL_*``); documents' SealTemplate is built from it."""
+
+    shape: str = "square"
+    width_mm: float = 20.0
+    height_mm: float = 20.0
+    tolerance_mm: float = 1.0
+    tolerance_pct: float = 5.0
+    warn_mm: float = 2.0
+    warn_pct: float = 10.0
+    text_suffixes: tuple[str, ...] = ("印", "之印", "章")
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> SealSettings:
+        """Parse and validate; any malformed value raises :class:`ConfigError` naming the variable."""
+        d = cls()
+
+        def raw(name: str) -> str:
+            return env.get(f"IDSVC_SEAL_{name}", "").strip()
+
+        def num(name: str, default: float, lo: float, hi: float) -> float:
+            text = raw(name)
+            if not text:
+                return default
+            try:
+                value = float(text)
+            except ValueError:
+                raise ConfigError(f"IDSVC_SEAL_{name} must be a number, got {text!r}") from None
+            if not (lo <= value <= hi):  # also refuses nan
+                raise ConfigError(f"IDSVC_SEAL_{name} must be between {lo:g} and {hi:g}, got {text!r}")
+            return value
+
+        shape = raw("SHAPE").lower() or d.shape
+        shape = _SEAL_SHAPE_ALIASES.get(shape, shape)
+        if shape not in SEAL_SHAPES:
+            raise ConfigError(f"IDSVC_SEAL_SHAPE must be round, square or oval, got {raw('SHAPE')!r}")
+        width, height = d.width_mm, d.height_mm
+        size = raw("SIZE_MM")
+        if size:
+            parsed = parse_seal_size(size)
+            if parsed is None:
+                raise ConfigError(f"IDSVC_SEAL_SIZE_MM must look like 20 or 20x10 (3-100 mm), got {size!r}")
+            width, height = parsed
+        suffixes_raw = env.get("IDSVC_SEAL_TEXT_SUFFIXES")
+        suffixes = d.text_suffixes
+        if suffixes_raw is not None and suffixes_raw.strip():
+            suffixes = tuple(s.strip() for s in suffixes_raw.split(",") if s.strip())
+            if any(len(s) > 4 for s in suffixes):
+                raise ConfigError(f"IDSVC_SEAL_TEXT_SUFFIXES: each suffix is 1-4 characters, got {suffixes_raw!r}")
+        return cls(
+            shape=shape,
+            width_mm=width,
+            height_mm=width if shape == "round" else height,
+            tolerance_mm=num("TOLERANCE_MM", d.tolerance_mm, 0.0, 20.0),
+            tolerance_pct=num("TOLERANCE_PCT", d.tolerance_pct, 0.0, 50.0),
+            warn_mm=num("WARN_MM", d.warn_mm, 0.0, 40.0),
+            warn_pct=num("WARN_PCT", d.warn_pct, 0.0, 100.0),
+            text_suffixes=suffixes,
+        )
+
+
+def parse_seal_size(value: str) -> tuple[float, float] | None:
+    """``"20"`` / ``"20x10"`` / ``"20×10 mm"`` → (width, height) in mm, or None when malformed or outside 3-100 mm."""
+    m = re.fullmatch(
+        r"\s*([0-9]{1,3}(?:\.[0-9]{1,3})?)\s*(?:[x×*]\s*([0-9]{1,3}(?:\.[0-9]{1,3})?))?\s*(?:mm)?\s*", value.lower()
+    )
+    if not m:
+        return None
+    w = float(m.group(1))
+    h = float(m.group(2)) if m.group(2) else w
+    if not (3.0 <= w <= 100.0 and 3.0 <= h <= 100.0):
+        return None
+    return w, h
 
 
 @dataclass(frozen=True)
@@ -46,6 +130,15 @@ class Settings:
     session_retention: int = 3600
     blob_dir: Path = Path("var/blobs")
     challenges: tuple[str, ...] = ALL_CHALLENGES
+    # Liveness sequence challenges (issue #11; docs/liveness.md): how many actions, when the later
+    # prompts appear, the recording length, and the light (colour) challenge.
+    challenge_actions: int = 2
+    challenge_prompt_min_s: float = 1.2
+    challenge_prompt_max_s: float = 1.8
+    challenge_duration_s: float = 3.0
+    light_challenge: bool = True
+    light_colours: int = 4
+    light_colour_s: float = 0.5
     max_upload_bytes: int = 30 * 1024 * 1024
     # A 3-8 s phone clip is 1-10 MB; 20 MB leaves room for 4K recorders without inviting abuse.
     max_video_bytes: int = 20 * 1024 * 1024
@@ -57,6 +150,18 @@ class Settings:
     # PEM).  Empty: derived from ``secret_key`` (development and tests); required in production.
     cert_signing_key: Secret = Secret("")
     association_name: str = "中国资产评估协会"
+    # Failed face verifications per member, across sessions (#16): this many counted failures
+    # within the window lock the member's face verification for the lock-out period; the daily
+    # maximum locks it until the next day in `timezone`.
+    face_fails_window_max: int = 5
+    face_fails_window_s: int = 900
+    face_fails_lockout_s: int = 1800
+    face_fails_daily_max: int = 10
+    # Proxies whose X-Forwarded-For is believed (comma-separated addresses or CIDRs); empty: none.
+    trusted_proxies: str = ""
+    # Where "today" and times shown to members are reckoned.
+    timezone: str = "Asia/Shanghai"
+    seal: SealSettings = field(default_factory=SealSettings)
 
     @property
     def production(self) -> bool:
@@ -69,6 +174,18 @@ class Settings:
 
         def get(name: str, default: str = "") -> str:
             return env.get(f"IDSVC_{name}", default).strip()
+
+        def get_float(name: str, default: float, lo: float, hi: float) -> float:
+            raw = get(name)
+            if not raw:
+                return default
+            try:
+                value = float(raw)
+            except ValueError:
+                raise ConfigError(f"IDSVC_{name} must be a number, got {raw!r}") from None
+            if not lo <= value <= hi:
+                raise ConfigError(f"IDSVC_{name} must be between {lo} and {hi}, got {value}")
+            return value
 
         def get_int(name: str, default: int, minimum: int = 1) -> int:
             raw = get(name)
@@ -104,6 +221,11 @@ class Settings:
         if unknown or not challenges:
             raise ConfigError(f"IDSVC_CHALLENGES: unknown or empty {unknown}; choose from {ALL_CHALLENGES}")
         defaults = cls()
+        prompt_min = get_float("CHALLENGE_PROMPT_MIN_S", defaults.challenge_prompt_min_s, 0.3, 5.0)
+        prompt_max = get_float("CHALLENGE_PROMPT_MAX_S", defaults.challenge_prompt_max_s, prompt_min, 5.0)
+        light = get("LIGHT_CHALLENGE", "1").lower()
+        if light not in ("0", "1", "true", "false", "on", "off"):
+            raise ConfigError(f"IDSVC_LIGHT_CHALLENGE must be 1/0 (on/off), got {light!r}")
         return cls(
             env=mode,
             secret_key=Secret(secret) if secret else defaults.secret_key,
@@ -120,6 +242,13 @@ class Settings:
             session_retention=get_int("SESSION_RETENTION", defaults.session_retention),
             blob_dir=Path(get("BLOB_DIR") or defaults.blob_dir),
             challenges=challenges,
+            challenge_actions=get_int("CHALLENGE_ACTIONS", defaults.challenge_actions),
+            challenge_prompt_min_s=prompt_min,
+            challenge_prompt_max_s=prompt_max,
+            challenge_duration_s=get_float("CHALLENGE_DURATION_S", defaults.challenge_duration_s, 1.5, 8.0),
+            light_challenge=light in ("1", "true", "on"),
+            light_colours=get_int("LIGHT_COLOURS", defaults.light_colours, 2),
+            light_colour_s=get_float("LIGHT_COLOUR_S", defaults.light_colour_s, 0.2, 2.0),
             max_upload_bytes=get_int("MAX_UPLOAD_BYTES", defaults.max_upload_bytes),
             max_video_bytes=get_int("MAX_VIDEO_BYTES", defaults.max_video_bytes),
             log_level=get("LOG_LEVEL", "INFO").upper(),
@@ -128,6 +257,13 @@ class Settings:
             rate_limit_per_minute=get_int("RATE_LIMIT_PER_MINUTE", defaults.rate_limit_per_minute),
             cert_signing_key=Secret(cert_key),
             association_name=get("ASSOCIATION_NAME") or defaults.association_name,
+            face_fails_window_max=get_int("FACE_FAILS_WINDOW_MAX", defaults.face_fails_window_max),
+            face_fails_window_s=get_int("FACE_FAILS_WINDOW", defaults.face_fails_window_s),
+            face_fails_lockout_s=get_int("FACE_FAILS_LOCKOUT", defaults.face_fails_lockout_s),
+            face_fails_daily_max=get_int("FACE_FAILS_DAILY_MAX", defaults.face_fails_daily_max),
+            timezone=_timezone(get("TIMEZONE", defaults.timezone)),
+            trusted_proxies=_networks("TRUSTED_PROXIES", get("TRUSTED_PROXIES")),
+            seal=SealSettings.from_env(env),
         )
 
     def replace(self, **changes: object) -> Settings:
@@ -159,6 +295,24 @@ def ed25519_seed(text: str) -> bytes:
     if not isinstance(key, Ed25519PrivateKey):
         raise ConfigError("IDSVC_CERT_SIGNING_KEY must be an Ed25519 private key")
     return key.private_bytes(serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption())
+
+
+def _networks(name: str, spec: str) -> str:
+    for item in (part.strip() for part in spec.split(",")):
+        if item:
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                raise ConfigError(f"IDSVC_{name}: {item!r} is not an IP address or network") from None
+    return spec
+
+
+def _timezone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"IDSVC_TIMEZONE: unknown time zone {name!r} (e.g. Asia/Shanghai)") from None
+    return name
 
 
 def _with_slash(url: str) -> str:

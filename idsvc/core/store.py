@@ -8,9 +8,11 @@ value and its ``mutate`` decides again, so exactly one writer wins.
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from typing import Any
 
 import redis
@@ -124,6 +126,75 @@ class Store:
         except redis.RedisError as exc:
             raise store_unavailable() from exc
 
+    def put_blob(self, key: str, data: bytes, ttl: int) -> None:
+        """Short-lived bytes (a phone video waiting for its worker), base64 in the text client."""
+        try:
+            self.redis.set(key, base64.b64encode(data).decode("ascii"), ex=ttl)
+        except redis.RedisError as exc:
+            raise store_unavailable() from exc
+
+    def get_blob(self, key: str) -> bytes | None:
+        try:
+            raw = self.redis.get(key)
+        except redis.RedisError as exc:
+            raise store_unavailable() from exc
+        return None if raw is None else base64.b64decode(str(raw))
+
+    def delete_quietly(self, key: str) -> None:
+        """Delete ``key`` if Redis answers; its TTL removes it otherwise."""
+        try:
+            self.redis.delete(key)
+        except redis.RedisError:
+            log.warning("could not delete a short-lived key; its TTL will", extra={"fields": {"key": key}})
+
+    def count_in_window(self, key: str, event_id: str, now: float, window_s: float, ttl: int) -> int:
+        """Record one event at ``now`` and return how many fall within the last ``window_s``.
+
+        A sorted set of (event id, time): concurrent callers each add their own member, so every
+        event is counted; one MULTI transaction, so the count includes exactly what was added.
+        """
+        try:
+            pipe = self.redis.pipeline(transaction=True)
+            pipe.zadd(key, {event_id: now})
+            pipe.zremrangebyscore(key, "-inf", now - window_s)
+            pipe.zcount(key, now - window_s, "+inf")
+            pipe.expire(key, ttl)
+            _, _, count, _ = pipe.execute()
+            return int(count)
+        except redis.RedisError as exc:
+            raise store_unavailable() from exc
+
+    def count_range(self, key: str, low: float, high: float) -> int:
+        """How many events of :meth:`count_in_window`'s set fall between ``low`` and ``high``."""
+        try:
+            return int(self.redis.zcount(key, low, high))
+        except redis.RedisError as exc:
+            raise store_unavailable() from exc
+
+    def incr(self, key: str, ttl: int) -> int:
+        """Add one to a counter that expires ``ttl`` seconds after its last increment."""
+        try:
+            pipe = self.redis.pipeline(transaction=True)
+            pipe.incr(key)
+            pipe.expire(key, ttl)
+            count, _ = pipe.execute()
+            return int(count)
+        except redis.RedisError as exc:
+            raise store_unavailable() from exc
+
+    def get_int(self, key: str) -> int:
+        try:
+            raw = self.redis.get(key)
+        except redis.RedisError as exc:
+            raise store_unavailable() from exc
+        return int(raw) if raw else 0
+
+    def delete(self, *keys: str) -> int:
+        try:
+            return int(self.redis.delete(*keys))
+        except redis.RedisError as exc:
+            raise store_unavailable() from exc
+
     def hit(self, key: str, window_seconds: int) -> int:
         """Count one event in a fixed window (rate limits); fails open if Redis is down."""
         try:
@@ -135,3 +206,100 @@ class Store:
         except redis.RedisError:
             log.warning("rate limiter unavailable; allowing request")
             return 0
+
+    # -- atomic helpers added for the qr feature ---------------------------------------------------
+    def get_str(self, key: str) -> str | None:
+        try:
+            value = self.redis.get(key)
+        except redis.RedisError as exc:
+            raise store_unavailable() from exc
+        return None if value is None else str(value)
+
+    def set_str(self, key: str, value: str, ttl: int) -> None:
+        try:
+            self.redis.set(key, value, ex=ttl)
+        except redis.RedisError as exc:
+            raise store_unavailable() from exc
+
+    def add_to_set(self, key: str, member: str, ttl: int) -> None:
+        """SADD and (re)set the set's TTL in one MULTI/EXEC, so the set never lives without a TTL."""
+        try:
+            pipe = self.redis.pipeline(transaction=True)
+            pipe.sadd(key, member)
+            pipe.expire(key, ttl)
+            pipe.execute()
+        except redis.RedisError as exc:
+            raise store_unavailable() from exc
+
+    def members(self, key: str) -> set[str]:
+        try:
+            return {str(m) for m in self.redis.smembers(key)}
+        except redis.RedisError as exc:
+            raise store_unavailable() from exc
+
+    def update_json_durably(
+        self,
+        key: str,
+        mutate: Callable[[Json], Json | None],
+        durable: Callable[[Json, Json], AbstractContextManager[object]],
+        *,
+        publish: str | None = None,
+    ) -> tuple[Json | None, bool]:
+        """:meth:`update_json` whose change is first made durable elsewhere (an SQL audit entry).
+
+        ``durable(old, new)`` is a context manager entered before the Redis write and left after
+        it: it writes its record on entry (e.g. opens an SQL transaction and inserts the audit
+        entry) and commits on a clean exit, rolls back if the Redis write fails or loses the race
+        (then ``mutate`` decides again).  If it cannot write (the database is locked or gone) it
+        raises and Redis is not touched.  If its commit fails after Redis changed, the old value
+        is put back (only if nobody changed it since), so Redis and the durable record agree.
+        The key keeps its TTL.
+        """
+        try:
+            with self.redis.pipeline() as pipe:
+                while True:
+                    try:
+                        pipe.watch(key)  # type: ignore[no-untyped-call]
+                        raw = pipe.get(key)
+                        if raw is None:
+                            pipe.unwatch()
+                            return None, False
+                        current = json.loads(raw)
+                        new = mutate(dict(current))
+                        if new is None:
+                            pipe.unwatch()
+                            return current, False
+                        written = json.dumps(new, ensure_ascii=False)
+                        executed = False
+                        try:
+                            with durable(current, new):
+                                pipe.multi()
+                                pipe.set(key, written, keepttl=True)
+                                if publish:
+                                    pipe.publish(publish, json.dumps({"version": new.get("version")}))
+                                pipe.execute()
+                                executed = True
+                        except BaseException:
+                            if executed:
+                                self._put_back(key, written, raw if isinstance(raw, str) else raw.decode())
+                            raise
+                        return new, True
+                    except redis.WatchError:
+                        continue
+        except redis.RedisError as exc:
+            raise store_unavailable() from exc
+
+    def _put_back(self, key: str, written: str, previous: str) -> None:
+        """Restore ``previous`` at ``key`` if it still holds ``written`` (best effort, logged)."""
+        try:
+            with self.redis.pipeline() as pipe:
+                pipe.watch(key)  # type: ignore[no-untyped-call]
+                if pipe.get(key) != written:
+                    pipe.unwatch()
+                    log.error("could not undo a change whose durable record failed: %s changed since", key)
+                    return
+                pipe.multi()
+                pipe.set(key, previous, keepttl=True)
+                pipe.execute()
+        except redis.RedisError:
+            log.exception("could not undo a change whose durable record failed: %s", key)

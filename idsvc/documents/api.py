@@ -11,11 +11,12 @@ everything else — including a FAIL — is a Result.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from . import seal as seal_mod
-from . import sealjudge, sigjudge
+from . import sealjudge, sealtext, sigjudge
 from . import signature as sig_mod
 from . import thresholds as T
 from .assets import seal_png, signature_png
@@ -121,7 +122,7 @@ def check_signature(data: bytes, dpi: float | None = None, reference_png: bytes 
     )
 
 
-def _sig_measurements(m: sig_mod.SigMeasure, p: Prepared) -> dict:
+def _sig_measurements(m: sig_mod.SigMeasure, p: Prepared) -> dict[str, Any]:
     out = {
         "lighting_dL": m.lighting,
         "paper_L": m.paper_L,
@@ -164,7 +165,8 @@ def check_seal(data: bytes, template: SealTemplate | None = None, dpi: float | N
         if not (T.SEAL_PLAUSIBLE_MM[0] <= long_mm <= T.SEAL_PLAUSIBLE_MM[1]) and p.scale.source == "declared":
             implausible, ppm = f"{long_mm:.1f} mm", None
     checks.append(scale_check(p.scale, "seal", implausible))
-    checks += sealjudge.judge(m, t, ppm)
+    st = sealtext.read(px, m) if (t.text and m.found) else None
+    checks += sealjudge.judge(m, t, ppm, st)
     asset = None
     if m.found and px.hull is not None:
         asset = seal_png(px.chroma, px.hull, m.angle_deg, ppm or hint, upright=m.shape not in ("round",))

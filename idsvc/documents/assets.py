@@ -54,7 +54,7 @@ def signature_png(
 def seal_png(chroma: np.ndarray, hull: np.ndarray, angle_deg: float, px_per_mm: float, upright: bool) -> bytes:
     """Alpha from Lab chroma on the flat-fielded image, clip((C* − 10)/25) (design 2.13), inside the
     hull; rotated upright when the shape has a defined orientation."""
-    inside = np.zeros(chroma.shape, np.uint8)
+    inside: np.ndarray = np.zeros(chroma.shape, np.uint8)
     cv2.fillConvexPoly(inside, hull.astype(np.int32), 1)
     inside = cv2.dilate(inside, np.ones((5, 5), np.uint8))
     alpha = np.clip((chroma - 10.0) / 25.0, 0, 1) * inside
@@ -62,7 +62,7 @@ def seal_png(chroma: np.ndarray, hull: np.ndarray, angle_deg: float, px_per_mm: 
     margin = int(round(T.SEAL_ASSET_MARGIN_MM * px_per_mm))
     pad = margin + int(0.3 * max(w, h))  # room to rotate without clipping
     ys, xs = _crop(alpha.shape, (x, y, x + w, y + h), pad)
-    a = alpha[ys, xs].astype(np.float32)
+    a: np.ndarray = alpha[ys, xs].astype(np.float32)
     if upright and abs(angle_deg) > 0.2:
         c = (a.shape[1] / 2, a.shape[0] / 2)
         a = cv2.warpAffine(

@@ -17,6 +17,8 @@ from pathlib import Path
 import click
 
 from idsvc.core.errors import IdsvcError
+from idsvc.core.services import Services
+from idsvc.core.settings import ConfigError, SealSettings, Settings
 
 from .result import Result, Verdict
 
@@ -73,6 +75,19 @@ def _read(path: str) -> bytes:
         sys.exit(2)
 
 
+def _seal_settings() -> SealSettings:
+    """The seal template settings: the caller's services when given (tests), else ``IDSVC_SEAL_*``
+    read once (a malformed value is a ClickException naming the variable; no database is opened)."""
+    ctx = click.get_current_context(silent=True)
+    given = ctx.find_object(Services) if ctx is not None else None
+    if given is not None:
+        return given.settings.seal
+    try:
+        return Settings.from_env().seal
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
 def register(cli: click.Group) -> None:
     """Add ``check signature``, ``check seal`` and ``sheet`` to the idsvc group."""
 
@@ -124,16 +139,14 @@ def register(cli: click.Group) -> None:
     ) -> None:
         """Check a seal impression scan/photo against the seal template."""
         from .api import check_seal
-        from .config import seal_template_from_env
+        from .config import SealTemplate
 
         data = _read(file)
         try:
-            template = seal_template_from_env().with_overrides(shape, size_mm, text)
+            template = SealTemplate.from_settings(_seal_settings()).with_overrides(shape, size_mm, text)
             result = check_seal(data, template, dpi=dpi)
         except IdsvcError as exc:
             _input_error(exc, as_json)
-        except ValueError as exc:  # a malformed IDSVC_SEAL_* variable
-            raise click.ClickException(str(exc)) from exc
         _emit(result, as_json, asset_out)
 
     @cli.command("sheet")

@@ -1,30 +1,20 @@
-"""Seal template configuration (IDSVC_SEAL_* environment variables, with documented defaults).
+"""The seal template: the configured one (``Settings.seal``, i.e. ``IDSVC_SEAL_*``, parsed and validated
+once at start-up in :mod:`idsvc.core.settings`) plus per-request overrides (shape, size, text).
 
 No official CAS 印鉴式样 numbers were found (design 1.1), so shape, size and tolerance are
 configuration.  Defaults follow design 1.2: a square 20×20 mm personal seal, red ink, ±1 mm
 (WARN ±2 mm), name text optionally followed by 印 / 之印 / 章.
-
-| variable                      | default     | meaning                                                 |
-|-------------------------------|-------------|---------------------------------------------------------|
-| IDSVC_SEAL_SHAPE              | square      | round, square (W≠H means a rectangle) or oval           |
-| IDSVC_SEAL_SIZE_MM            | 20x20       | W[xH] in millimetres (round: the diameter)              |
-| IDSVC_SEAL_TOLERANCE_MM       | 1.0         | PASS when |Δ| ≤ max(this, IDSVC_SEAL_TOLERANCE_PCT)     |
-| IDSVC_SEAL_TOLERANCE_PCT      | 5           | … percent of the nominal size                           |
-| IDSVC_SEAL_WARN_MM            | 2.0         | WARN when |Δ| ≤ max(this, IDSVC_SEAL_WARN_PCT)          |
-| IDSVC_SEAL_WARN_PCT           | 10          |                                                         |
-| IDSVC_SEAL_TEXT_SUFFIXES      | 印,之印,章  | accepted after the name                                 |
 """
 
 from __future__ import annotations
 
-import os
-import re
-from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
 from idsvc.core.errors import invalid_input
+from idsvc.core.settings import SEAL_SHAPES, SealSettings, parse_seal_size
 
-SHAPES = ("round", "square", "oval")
+SHAPES = SEAL_SHAPES
+MAX_TEXT_CHARS = 12
 
 
 @dataclass(frozen=True)
@@ -36,8 +26,21 @@ class SealTemplate:
     tolerance_pct: float = 5.0
     warn_mm: float = 2.0
     warn_pct: float = 10.0
-    text: str | None = None  # the member's name, when the text should be compared
+    text: str | None = None  # the member's name (or the given text), when the text should be compared
     suffixes: tuple[str, ...] = ("印", "之印", "章")
+
+    @classmethod
+    def from_settings(cls, seal: SealSettings) -> SealTemplate:
+        return cls(
+            shape=seal.shape,
+            width_mm=seal.width_mm,
+            height_mm=seal.height_mm,
+            tolerance_mm=seal.tolerance_mm,
+            tolerance_pct=seal.tolerance_pct,
+            warn_mm=seal.warn_mm,
+            warn_pct=seal.warn_pct,
+            suffixes=seal.text_suffixes,
+        )
 
     @property
     def family(self) -> str:
@@ -65,8 +68,10 @@ class SealTemplate:
         if size_mm:
             w, h = parse_size(size_mm)
             t = replace(t, width_mm=w, height_mm=h if t.shape != "round" else w)
-        if text:
-            t = replace(t, text=text.strip())
+        elif t.shape == "round":
+            t = replace(t, height_mm=t.width_mm)
+        if text and text.strip():
+            t = replace(t, text=parse_text(text))
         return t
 
 
@@ -85,41 +90,18 @@ def parse_shape(value: str) -> str:
 
 
 def parse_size(value: str) -> tuple[float, float]:
-    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(?:[x×*]\s*(\d+(?:\.\d+)?))?\s*(?:mm)?\s*", value.lower())
-    if not m:
-        raise invalid_input("size_mm", "must look like 20 or 20x10", "格式应为 20 或 20x10")
-    w = float(m.group(1))
-    h = float(m.group(2)) if m.group(2) else w
-    if not (3.0 <= w <= 100.0 and 3.0 <= h <= 100.0):
-        raise invalid_input("size_mm", "must be between 3 and 100 mm", "应在 3–100 毫米之间")
-    return w, h
+    parsed = parse_seal_size(value)
+    if parsed is None:
+        raise invalid_input(
+            "size_mm", "must look like 20 or 20x10, between 3 and 100 mm", "格式应为 20 或 20x10（3–100 毫米）"
+        )
+    return parsed
 
 
-def _float(env: Mapping[str, str], key: str, default: float) -> float:
-    raw = env.get(key)
-    if raw is None or raw.strip() == "":
-        return default
-    try:
-        return float(raw)
-    except ValueError:
-        raise ValueError(f"{key} must be a number, got {raw!r}") from None
-
-
-def seal_template_from_env(environ: Mapping[str, str] | None = None) -> SealTemplate:
-    env = os.environ if environ is None else environ
-    t = SealTemplate()
-    shape = parse_shape(env.get("IDSVC_SEAL_SHAPE", t.shape))
-    w, h = parse_size(env.get("IDSVC_SEAL_SIZE_MM", f"{t.width_mm:g}x{t.height_mm:g}"))
-    suffixes = tuple(
-        s.strip() for s in env.get("IDSVC_SEAL_TEXT_SUFFIXES", ",".join(t.suffixes)).split(",") if s.strip()
-    )
-    return SealTemplate(
-        shape=shape,
-        width_mm=w,
-        height_mm=w if shape == "round" else h,
-        tolerance_mm=_float(env, "IDSVC_SEAL_TOLERANCE_MM", t.tolerance_mm),
-        tolerance_pct=_float(env, "IDSVC_SEAL_TOLERANCE_PCT", t.tolerance_pct),
-        warn_mm=_float(env, "IDSVC_SEAL_WARN_MM", t.warn_mm),
-        warn_pct=_float(env, "IDSVC_SEAL_WARN_PCT", t.warn_pct),
-        suffixes=suffixes,
-    )
+def parse_text(value: str) -> str:
+    text = "".join(value.split())
+    if not text or len(text) > MAX_TEXT_CHARS or not text.isprintable():
+        raise invalid_input(
+            "text", f"must be 1-{MAX_TEXT_CHARS} printable characters", f"应为 1–{MAX_TEXT_CHARS} 个可打印字符"
+        )
+    return text

@@ -11,13 +11,22 @@ from __future__ import annotations
 import io
 import warnings
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
-from PIL import Image, ImageOps
+from PIL import Image
 
 from idsvc.core.errors import IdsvcError, payload_too_large
 
 from . import thresholds as T
+from .budget import check_decode_budget
+from .errors import (
+    EMPTY_FILE,
+    IMAGE_TOO_LARGE,
+    IMAGE_TOO_SMALL,
+    IMAGE_UNREADABLE,
+    UNSUPPORTED_FORMAT,
+)
 
 # Standard IJG luminance table (natural order); the ratio of sums is order-independent.
 _STD_LUMA_SUM = sum(
@@ -106,7 +115,7 @@ class ImageInfo:
     def megapixels(self) -> float:
         return self.width * self.height / 1e6
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {
             "format": self.format.lower(),
             "width": self.width,
@@ -120,8 +129,11 @@ class ImageInfo:
         }
 
 
-def _err(code: str, zh: str, en: str, status: int = 422, **details) -> IdsvcError:
-    return IdsvcError(code, zh, en, status=status, details=details)
+def _unsupported(detected: str, what: str, what_en: str, advice: str, advice_en: str) -> IdsvcError:
+    return UNSUPPORTED_FORMAT({"detected": detected}, what=what, what_en=what_en, advice=advice, advice_en=advice_en)
+
+
+_UPLOAD_JPEG = ("请上传签名/印章的照片或扫描图（JPEG 或 PNG）", "upload a JPEG or PNG photo/scan")
 
 
 def _sniff(data: bytes) -> str:
@@ -130,35 +142,19 @@ def _sniff(data: bytes) -> str:
     if data[:8] == b"\x89PNG\r\n\x1a\n":
         return "PNG"
     if data[:5] == b"%PDF-":
-        raise _err(
-            "unsupported_format",
-            "不接受 PDF 文件，请上传签名/印章的照片或扫描图（JPEG 或 PNG）",
-            "PDF is not accepted; upload a JPEG or PNG photo/scan",
-            415,
-            detected="pdf",
-        )
+        raise _unsupported("pdf", "PDF 文件", "PDF", *_UPLOAD_JPEG)
     if data[:6] in (b"GIF87a", b"GIF89a"):
-        raise _err(
-            "unsupported_format",
-            "不接受 GIF 图片，请上传 JPEG 或 PNG",
-            "GIF is not accepted; upload JPEG or PNG",
-            415,
-            detected="gif",
-        )
+        raise _unsupported("gif", "GIF 图片", "GIF", *_UPLOAD_JPEG)
     if data[4:12] in (b"ftypheic", b"ftypheix", b"ftypmif1", b"ftyphevc", b"ftypmsf1"):
-        raise _err(
-            "unsupported_format",
-            "暂不支持 HEIC 格式，请在手机设置中选择“兼容性最佳”或导出为 JPEG",
-            "HEIC is not supported; export the photo as JPEG",
-            415,
-            detected="heic",
+        raise _unsupported(
+            "heic",
+            "HEIC 格式",
+            "HEIC",
+            "请在手机设置中选择“兼容性最佳”或导出为 JPEG",
+            "export the photo as JPEG",
         )
-    raise _err(
-        "unsupported_format",
-        "文件不是 JPEG 或 PNG 图片",
-        "The file is not a JPEG or PNG image",
-        415,
-        detected="unknown",
+    raise _unsupported(
+        "unknown", "此类文件（不是 JPEG 或 PNG 图片）", "This file (not a JPEG or PNG image)", *_UPLOAD_JPEG
     )
 
 
@@ -185,9 +181,9 @@ def _jpeg_quality(im: Image.Image) -> int | None:
 
 
 def open_checked(data: bytes) -> Image.Image:
-    """Open (not decode) ``data`` after the byte/format/dimension checks."""
+    """Open (not decode) ``data`` after the byte/format/dimension checks and the decode budget."""
     if not data:
-        raise _err("empty_file", "上传的文件是空的（0 字节）", "The uploaded file is empty (0 bytes)", 400)
+        raise EMPTY_FILE()
     if len(data) > T.MAX_FILE_BYTES:
         raise payload_too_large(T.MAX_FILE_BYTES)
     fmt = _sniff(data)
@@ -196,39 +192,46 @@ def open_checked(data: bytes) -> Image.Image:
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             im = Image.open(io.BytesIO(data), formats=[fmt])
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise _err(
-            "image_too_large", "图片像素过多，无法处理", "Image has too many pixels", 422, max_pixels=T.MAX_PIXELS
-        ) from None
+        raise IMAGE_TOO_LARGE({"max_pixels": T.MAX_PIXELS}, width="?", height="?") from None
     except Exception:  # noqa: BLE001 - third-party decoders raise anything on hostile input
-        raise _err(
-            "image_unreadable",
-            "图片文件已损坏或不完整，请重新拍摄或导出",
-            "The image file is corrupt or incomplete",
-            400,
-        ) from None
+        raise IMAGE_UNREADABLE() from None
     w, h = im.size
     if w * h > T.MAX_PIXELS or max(w, h) > T.MAX_SIDE:
-        raise _err(
-            "image_too_large",
-            f"图片像素过多（{w}×{h}），请缩小到 4000 万像素以内",
-            f"Image too large ({w}×{h}); keep it under 40 megapixels",
-            422,
-            width=w,
-            height=h,
-            max_pixels=T.MAX_PIXELS,
-        )
+        raise IMAGE_TOO_LARGE({"width": w, "height": h, "max_pixels": T.MAX_PIXELS}, width=w, height=h)
     if min(w, h) < T.MIN_SIDE:
-        raise _err(
-            "image_too_small",
-            f"图片太小（{w}×{h}），无法检查",
-            f"Image too small ({w}×{h}) to check",
-            422,
-            width=w,
-            height=h,
-        )
+        raise IMAGE_TOO_SMALL({"width": w, "height": h}, width=w, height=h)
     if getattr(im, "n_frames", 1) > 1:
-        raise _err("unsupported_format", "不接受动图或多页图片", "Animated or multi-page images are not accepted", 415)
+        raise _unsupported(
+            "animation",
+            "动图或多页图片",
+            "Animated or multi-page images",
+            "请上传单张 JPEG 或 PNG",
+            "upload one JPEG or PNG",
+        )
+    check_decode_budget(data)
     return im
+
+
+_TRANSPOSE = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+
+
+def _orientation(exif: Any) -> int:
+    """EXIF Orientation (274) when it is a valid integer 1-8; anything else (ASCII, a tuple, 0, 99) is ignored."""
+    try:
+        value = exif.get(274)
+    except Exception:  # noqa: BLE001 - a hostile EXIF block may raise anything
+        return 1
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 8:
+        return 1
+    return value
 
 
 def decode(data: bytes, max_long_side: int | None = None) -> tuple[np.ndarray, ImageInfo, float]:
@@ -241,12 +244,16 @@ def decode(data: bytes, max_long_side: int | None = None) -> tuple[np.ndarray, I
     fmt = im.format or "?"
     w0, h0 = im.size
     declared = _declared_dpi(im)
+    exif: Any
     try:
         exif = im.getexif()
     except Exception:  # noqa: BLE001 - third-party decoders raise anything on hostile input
         exif = {}
-    camera = bool(exif.get(271) or exif.get(272))
-    orientation = int(exif.get(274) or 1) if hasattr(exif, "get") else 1
+    try:
+        camera = bool(exif.get(271) or exif.get(272))
+    except Exception:  # noqa: BLE001
+        camera = False
+    orientation = _orientation(exif)
     quality = _jpeg_quality(im) if fmt == "JPEG" else None
     grayscale = im.mode in ("1", "L", "LA", "I", "I;16", "F", "P") and not _palette_has_colour(im)
     if max_long_side and fmt == "JPEG" and max(w0, h0) > max_long_side:
@@ -254,8 +261,8 @@ def decode(data: bytes, max_long_side: int | None = None) -> tuple[np.ndarray, I
         im.draft("RGB", (max(1, int(w0 * f)), max(1, int(h0 * f))))
     try:
         im.load()
-        if orientation != 1:  # exif_transpose copies the image even when there is nothing to do
-            im = ImageOps.exif_transpose(im)
+        if orientation != 1:  # transpose ourselves: exif_transpose also rewrites (hostile) EXIF/XMP
+            im = im.transpose(_TRANSPOSE[orientation])
         if im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info):
             rgba = im.convert("RGBA")
             bg = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
@@ -267,12 +274,7 @@ def decode(data: bytes, max_long_side: int | None = None) -> tuple[np.ndarray, I
     except IdsvcError:
         raise
     except Exception:  # noqa: BLE001 - third-party decoders raise anything on hostile input
-        raise _err(
-            "image_unreadable",
-            "图片文件已损坏或不完整，请重新拍摄或导出",
-            "The image file is corrupt or incomplete",
-            400,
-        ) from None
+        raise IMAGE_UNREADABLE() from None
     wt, ht = (h0, w0) if orientation in (5, 6, 7, 8) else (w0, h0)
     info = ImageInfo(fmt, wt, ht, len(data), declared, camera, quality, grayscale, orientation)
     return np.ascontiguousarray(rgb), info, rgb.shape[1] / wt

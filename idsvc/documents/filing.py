@@ -6,6 +6,7 @@ the same kind is marked superseded, never deleted.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,11 +15,12 @@ from sqlalchemy.orm import Session
 
 from idsvc.core import audit
 from idsvc.core.blobs import BlobStore
-from idsvc.core.db import Member, utcnow
-from idsvc.core.errors import IdsvcError, not_found
+from idsvc.core.db import Database, Member, utcnow
+from idsvc.core.errors import MEMBER_NOT_FOUND
 
 from .api import check_seal, check_signature
 from .config import SealTemplate
+from .errors import DOCUMENT_REJECTED
 from .models import DocumentFiling
 from .result import Result, Verdict
 
@@ -55,7 +57,7 @@ def history(session: Session, member_id: str, kind: str) -> list[DocumentFiling]
 def get_member(session: Session, member_id: str) -> Member:
     member = session.get(Member, member_id)
     if member is None:
-        raise not_found("member", "会员", "member_not_found")
+        raise MEMBER_NOT_FOUND()
     return member
 
 
@@ -68,7 +70,7 @@ def run_check(
 
 
 def file_document(
-    session: Session,
+    db: Database,
     blobs: BlobStore,
     member_id: str,
     kind: str,
@@ -76,57 +78,66 @@ def file_document(
     *,
     actor: str,
     dpi: float | None = None,
-    template: SealTemplate | None = None,
+    template: Callable[[str], SealTemplate] | None = None,
 ) -> Filed:
-    """Check and file; raises 422 ``document_rejected`` (details.result = the full result) on any FAIL."""
-    get_member(session, member_id)
-    prev = current(session, member_id, kind)
-    reference = blobs.get(prev.cleaned_sha256) if (prev is not None and kind == "signature") else None
-    result = run_check(kind, data, dpi, template, reference)
+    """Check and file; raises 422 ``document_rejected`` (details.result = the full result) on any FAIL.
+
+    The image analysis (up to seconds for a large photo) runs between two short transactions, never
+    inside one: a read (the member, the filing it would supersede), then the write.  ``template``
+    builds the seal template from the member's name (the seal's text is compared with it).
+    """
+    with db.session() as session:
+        member = get_member(session, member_id)
+        prev = current(session, member_id, kind)
+        prev_cleaned = prev.cleaned_sha256 if prev is not None else None
+        name = member.name
+    reference = blobs.get(prev_cleaned) if (prev_cleaned is not None and kind == "signature") else None
+    seal_template = template(name) if (template is not None and kind == "seal") else None
+    result = run_check(kind, data, dpi, seal_template, reference)
     if result.verdict is Verdict.FAIL or result.asset_png is None:
         failed = result.failed() or ["single_signature" if kind == "signature" else "complete"]
-        raise IdsvcError(
-            "document_rejected",
-            "上传的"
-            + ("签名" if kind == "signature" else "印章")
-            + "未通过检查："
-            + "；".join(c.message for c in result.checks if c.id in failed),
-            f"The {kind} did not pass: " + "; ".join(c.message_en for c in result.checks if c.id in failed),
-            status=422,
-            details={"failed": failed, "result": result.to_dict()},
+        raise DOCUMENT_REJECTED(
+            {"failed": failed, "result": result.to_dict()},
+            kind="签名" if kind == "signature" else "印章",
+            kind_en=kind,
+            reasons="；".join(c.message for c in result.checks if c.id in failed),
+            reasons_en="; ".join(c.message_en for c in result.checks if c.id in failed),
         )
     original = blobs.put(data)
     cleaned = blobs.put(result.asset_png)
-    now = utcnow()
-    if prev is not None:
-        prev.superseded_at = now
-    row = DocumentFiling(
-        member_id=member_id,
-        kind=kind,
-        original_sha256=original,
-        original_format=str(result.image.get("format", "")),
-        cleaned_sha256=cleaned,
-        verdict=result.verdict.value,
-        dpi_source=result.dpi_source,
-        result=result.to_dict(),
-        filed_by=actor,
-        filed_at=now,
-    )
-    session.add(row)
-    session.flush()
-    audit.record(
-        session,
-        f"document.{kind}.filed",
-        actor,
-        f"member:{member_id}",
-        {
-            "filing_id": row.id,
-            "verdict": row.verdict,
-            "original": original,
-            "cleaned": cleaned,
-            "supersedes": prev.id if prev is not None else None,
-        },
-    )
+    with db.session() as session:
+        get_member(session, member_id)  # still there
+        latest = current(session, member_id, kind)  # a concurrent filing may have superseded prev_id
+        now = utcnow()
+        if latest is not None:
+            latest.superseded_at = now
+        row = DocumentFiling(
+            member_id=member_id,
+            kind=kind,
+            original_sha256=original,
+            original_format=str(result.image.get("format", "")),
+            cleaned_sha256=cleaned,
+            verdict=result.verdict.value,
+            dpi_source=result.dpi_source,
+            result=result.to_dict(),
+            filed_by=actor,
+            filed_at=now,
+        )
+        session.add(row)
+        session.flush()
+        audit.record(
+            session,
+            f"document.{kind}.filed",
+            actor,
+            f"member:{member_id}",
+            {
+                "filing_id": row.id,
+                "verdict": row.verdict,
+                "original": original,
+                "cleaned": cleaned,
+                "supersedes": latest.id if latest is not None else None,
+            },
+        )
     return Filed(row, result)
 
 

@@ -52,7 +52,8 @@ def background(rgb: np.ndarray, k_frac: float = 1 / 8) -> np.ndarray:
 
 def normalise(rgb: np.ndarray, bg: np.ndarray) -> np.ndarray:
     """Flat-field: image ÷ background → paper ≈ 1.0 in every channel (removes shading *and* colour cast)."""
-    return np.clip(rgb.astype(np.float32) / bg, 0.0, 1.0)
+    clipped: np.ndarray = np.clip(rgb.astype(np.float32) / bg, 0.0, 1.0)
+    return clipped
 
 
 def lab(rgb01: np.ndarray) -> np.ndarray:
@@ -85,7 +86,7 @@ def ink_components(
     norm_grey: np.ndarray, threshold: float = T.INK_THRESHOLD, min_px: int = T.MIN_COMPONENT_PX
 ) -> tuple[np.ndarray, np.ndarray]:
     """(ink mask, stats of its kept components) — one labelling pass serves both."""
-    m = (norm_grey < threshold).astype(np.uint8)
+    m: np.ndarray = (norm_grey < threshold).astype(np.uint8)
     m = cv2.morphologyEx(m, cv2.MORPH_OPEN, np.ones((2, 2), np.uint8))
     mask, _, stats = drop_small(m > 0, min_px)
     return mask, stats

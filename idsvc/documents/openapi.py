@@ -44,7 +44,7 @@ def _openapi() -> dict[str, Any]:
 
     member = [{"name": "member_id", "in": "path", "required": True, "schema": {"type": "string"}}]
     filing_q = [*member, {"name": "filing_id", "in": "query", "schema": {"type": "string"}}]
-    key = [{"apiKey": []}]
+    key: list[dict[str, list[str]]] = [{"apiKey": []}]
     paths: dict[str, Any] = {
         "/v1/documents/signature/check": {
             "post": {

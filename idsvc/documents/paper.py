@@ -35,11 +35,11 @@ def ruled_lines(grey255: np.ndarray) -> tuple[int, float]:
     row projection.  Returns (line count at the best angle, that angle in degrees)."""
     h, w = grey255.shape
     f = min(1.0, 1200.0 / max(h, w))
-    g = cv2.resize(grey255, (int(w * f), int(h * f)), interpolation=cv2.INTER_AREA) if f < 1 else grey255
+    g: np.ndarray = cv2.resize(grey255, (int(w * f), int(h * f)), interpolation=cv2.INTER_AREA) if f < 1 else grey255
     g = g.astype(np.uint8)
     bh = cv2.morphologyEx(g, cv2.MORPH_BLACKHAT, np.ones((9, 1), np.uint8))
     thr = max(6.0, float(np.percentile(bh, 92)))
-    binary = (bh > thr).astype(np.uint8) * 255
+    binary: np.ndarray = (bh > thr).astype(np.uint8) * 255
     # Max-pool to half size: keeps 1-px lines, quarters the cost of the 61-angle sweep.
     hh, ww = binary.shape
     binary = cv2.resize(
@@ -83,7 +83,9 @@ def sheet_skew(grey255: np.ndarray) -> tuple[float | None, np.ndarray | None]:
     """
     h, w = grey255.shape
     f = 400.0 / max(h, w)
-    g = cv2.resize(grey255, (max(8, int(w * f)), max(8, int(h * f))), interpolation=cv2.INTER_AREA).astype(np.uint8)
+    g: np.ndarray = np.asarray(
+        cv2.resize(grey255, (max(8, int(w * f)), max(8, int(h * f))), interpolation=cv2.INTER_AREA), dtype=np.uint8
+    )
     g = cv2.GaussianBlur(g, (5, 5), 0)
     for c in _sheet_candidates(g):
         out = _judge_sheet(g, c, f)
@@ -183,6 +185,6 @@ def rectify_sheet(rgb: np.ndarray, quad: np.ndarray) -> np.ndarray:
     h = int(round(max(np.linalg.norm(bl - tl), np.linalg.norm(br - tr))))
     inset = 0.015  # trim the sheet's own edge and the table's shadow line
     dx, dy = w * inset, h * inset
-    dst = np.float32([[-dx, -dy], [w + dx, -dy], [w + dx, h + dy], [-dx, h + dy]])
+    dst = np.array([[-dx, -dy], [w + dx, -dy], [w + dx, h + dy], [-dx, h + dy]], dtype=np.float32)
     M = cv2.getPerspectiveTransform(quad.astype(np.float32), dst)
     return cv2.warpPerspective(rgb, M, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)

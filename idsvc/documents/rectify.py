@@ -68,7 +68,7 @@ def fit(markers: dict[int, np.ndarray], box_name: str) -> SheetFit | None:
     ppm = float(np.sqrt(abs(u[0] * v[1] - u[1] * v[0])))  # area of the image of a 1 mm² square
     # Tilt: how unequal the two 1-mm steps are (1.0 = square-on).
     a, b = np.linalg.norm(pts[1] - pts[0]), np.linalg.norm(pts[2] - pts[0])
-    tilt = float(np.degrees(np.arccos(min(1.0, min(a, b) / max(a, b)))))
+    tilt = float(np.degrees(np.arccos(min(1.0, float(min(a, b)) / float(max(a, b))))))
     return SheetFit(H, tuple(ids), err, ppm, tilt)
 
 

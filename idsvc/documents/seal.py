@@ -4,6 +4,7 @@ convex hull, shape metrics, size in px, rotation, border coverage."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import cv2
 import numpy as np
@@ -41,7 +42,7 @@ class SealPixels:
     chroma: np.ndarray
     ink: np.ndarray
     hull: np.ndarray | None
-    rect: tuple | None
+    rect: tuple[Any, ...] | None
 
 
 def _ink(norm: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -136,7 +137,7 @@ def _norm_angle(a: float) -> float:
     return a - 180.0 if a > 90.0 else a
 
 
-def _coverage(ink: np.ndarray, m: SealMeasure, rect: tuple, hull: np.ndarray, ppm: float) -> float:
+def _coverage(ink: np.ndarray, m: SealMeasure, rect: tuple[Any, ...], hull: np.ndarray, ppm: float) -> float:
     """Fraction of a thin band just inside the outline that is inked (design 2.10)."""
     band = np.zeros(ink.shape, np.uint8)
     inset = T.BAND_INSET_MM * ppm

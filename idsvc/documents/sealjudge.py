@@ -9,6 +9,7 @@ from .config import SealTemplate, format_size
 from .imaging import hue_in
 from .result import Check, Verdict, mk
 from .seal import SealMeasure
+from .sealtext import SealText, expected_texts, judge_text
 
 P, W, F, U = Verdict.PASS, Verdict.WARN, Verdict.FAIL, Verdict.UNABLE
 _SHAPE_ZH = {
@@ -149,7 +150,10 @@ def measured_mm(m: SealMeasure, ppm: float) -> tuple[float, float]:
 
 def size(m: SealMeasure, t: SealTemplate, ppm: float | None) -> Check:
     L0, S0 = t.dims()
-    tol = lambda nominal, mm, pct: max(mm, nominal * pct / 100.0)  # noqa: E731
+
+    def tol(nominal: float, mm: float, pct: float) -> float:
+        return max(mm, nominal * pct / 100.0)
+
     rng = f"{format_size(t)} ± max({t.tolerance_mm:g} mm, {t.tolerance_pct:g} %) pass; ± max({t.warn_mm:g} mm, {t.warn_pct:g} %) warn"
     if not m.found:
         return mk("size", U, None, "mm", rng, "没有找到印章", "No seal found")
@@ -219,29 +223,81 @@ def rotation(m: SealMeasure, t: SealTemplate) -> Check:
     return mk("rotation", v, round(a, 1), "°", rng, zh, en)
 
 
-def text(t: SealTemplate) -> Check:
-    rng = "seal characters = member name (+ 印 / 之印 / 章)"
+def text(t: SealTemplate, st: SealText | None = None, whole: bool = True) -> Check:
+    """The seal's characters against the expected text (the name, optionally + a suffix).
+
+    ``whole``: the impression is complete and of the template's shape; a partial impression never
+    PASSes on its text (what is missing may hold other characters)."""
+    rng = f"seal characters = {t.text or 'member name'} (+ {' / '.join(t.suffixes)})"
     if not t.text:
         return replace(
             mk("text", U, None, "", rng, "未提供姓名，不核对印文", "No name given; seal text not compared"),
             applicable=False,
         )
-    # No OCR ships with idsvc (see docs/documents.md): the only candidate whose models ship inside its
-    # wheel, rapidocr_onnxruntime 1.4.4, is superseded and pins opencv-python, which would clobber
-    # opencv-python-headless 5.  So the text is compared by the reviewer, never auto-failed.
-    return replace(
-        mk(
+    if st is None:
+        return mk("text", U, None, "", rng, "没有找到印章，无法识别印文", "No seal found; the text was not read")
+    j = judge_text(st, t.text, t.suffixes)
+    r = j.reading
+    d: dict[str, object] = {
+        "expected": expected_texts(t.text, t.suffixes),
+        "read": r.text if r else None,
+        "layout": r.layout if r else None,
+        "confidence": round(r.confidence, 3) if r else None,
+        "char_confidence": [round(x, 3) for x in r.probs] if r else [],
+        "font_hint": j.font_hint,
+        "inverted": st.inverted,
+        "readings": {x.layout: x.text for x in st.readings},
+    }
+    read = r.text if r else None
+    if j.verdict == "pass" and not whole:
+        return mk(
             "text",
-            U,
-            t.text,
+            W,
+            read,
             "",
             rng,
-            f"印文（应为“{t.text}”）由人工核对：本系统不自动识别印文",
-            f"The seal text (expected “{t.text}”) is checked by a reviewer; no OCR is run",
-        ),
-        applicable=False,
+            f"印文读作“{read}”，但印迹不完整，由人工核对",
+            f"The seal reads “{read}”, but the impression is incomplete; a reviewer checks it",
+            **d,
+        )
+    if j.verdict == "pass":
+        return mk("text", P, read, "", rng, f"印文“{read}”与姓名相符", f"The seal text “{read}” matches the name", **d)
+    if j.verdict == "fail":
+        return mk(
+            "text",
+            F,
+            read,
+            "",
+            rng,
+            f"印文读作“{read}”，与姓名“{t.text}”不符，请使用本人姓名的印章",
+            f"The seal reads “{read}”, not the name “{t.text}”; use a seal with your own name",
+            **d,
+        )
+    if j.verdict == "warn":
+        return mk(
+            "text",
+            W,
+            read,
+            "",
+            rng,
+            f"印文识别不确定（读作“{read}”），由人工核对是否为“{t.text}”",
+            f"The seal text is uncertain (read as “{read}”); a reviewer checks it is “{t.text}”",
+            **d,
+        )
+    why = st.reason or "characters not legible"
+    return mk(
+        "text",
+        U,
+        read,
+        "",
+        rng,
+        f"无法识别印文（{why}），由人工核对是否为“{t.text}”",
+        f"The seal text could not be read ({why}); a reviewer checks it is “{t.text}”",
+        **d,
     )
 
 
-def judge(m: SealMeasure, t: SealTemplate, ppm: float | None) -> list[Check]:
-    return [ink_red(m), complete(m), shape(m, t), size(m, t, ppm), rotation(m, t), text(t)]
+def judge(m: SealMeasure, t: SealTemplate, ppm: float | None, st: SealText | None = None) -> list[Check]:
+    checks = [ink_red(m), complete(m), shape(m, t), size(m, t, ppm), rotation(m, t)]
+    whole = checks[1].verdict in (P, W) and checks[2].verdict is P
+    return [*checks, text(t, st if m.found else None, whole)]

@@ -91,10 +91,10 @@ def render_pdf() -> bytes:
     page_h = A4[1]
 
     def X(v: float) -> float:
-        return v * mm
+        return float(v * mm)
 
     def Y(v: float) -> float:  # our layout is top-down; PDF is bottom-up
-        return page_h - v * mm
+        return float(page_h - v * mm)
 
     c.setFont("STSong-Light", 18)
     c.drawCentredString(X(105), Y(22), "签名与印章校准纸")

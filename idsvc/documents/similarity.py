@@ -9,6 +9,7 @@ here (HanSig is on request only), so it is reported, not thresholded.
 from __future__ import annotations
 
 import io
+from typing import Any
 
 import cv2
 import numpy as np
@@ -34,8 +35,9 @@ def _hog(img: np.ndarray) -> np.ndarray:
     hist = np.bincount((cell * _BINS + b).ravel(), weights=mag.ravel(), minlength=cy * cx * _BINS).reshape(
         cy * cx, _BINS
     )
-    hist /= np.linalg.norm(hist, axis=1, keepdims=True) + 1e-6
-    return hist.ravel()
+    hist = hist / (np.linalg.norm(hist, axis=1, keepdims=True) + 1e-6)
+    flat: np.ndarray = hist.ravel()
+    return flat
 
 
 def _features(png: bytes) -> np.ndarray | None:
@@ -47,14 +49,14 @@ def _features(png: bytes) -> np.ndarray | None:
     h, w = a.shape
     f = min((_CANVAS[0] - 16) / w, (_CANVAS[1] - 16) / h)
     a = cv2.resize(a, (max(1, int(w * f)), max(1, int(h * f))), interpolation=cv2.INTER_AREA)
-    canvas = np.zeros((_CANVAS[1], _CANVAS[0]), np.uint8)
+    canvas: np.ndarray = np.zeros((_CANVAS[1], _CANVAS[0]), np.uint8)
     y0, x0 = (_CANVAS[1] - a.shape[0]) // 2, (_CANVAS[0] - a.shape[1]) // 2
     canvas[y0 : y0 + a.shape[0], x0 : x0 + a.shape[1]] = a
     canvas = cv2.GaussianBlur(canvas, (0, 0), 2.0)
     return _hog(canvas)
 
 
-def compare(new_png: bytes, reference_png: bytes) -> dict | None:
+def compare(new_png: bytes, reference_png: bytes) -> dict[str, Any] | None:
     fa, fb = _features(new_png), _features(reference_png)
     if fa is None or fb is None:
         return None

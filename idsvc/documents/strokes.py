@@ -50,7 +50,7 @@ def skeletonize(mask: np.ndarray, max_iter: int = 200) -> np.ndarray:
     for _ in range(max_iter):
         changed = False
         for lut in (_LUT1_U8, _LUT2_U8):
-            kill = cv2.LUT(_neighbour_code(img), lut) & img
+            kill = np.asarray(cv2.LUT(_neighbour_code(img), lut), dtype=np.uint8) & img
             if cv2.countNonZero(kill):
                 img -= kill
                 changed = True

@@ -13,19 +13,23 @@ from __future__ import annotations
 
 import base64
 import functools
+import re
 from typing import Any
 
 from flask import Blueprint, Response, request
 
-from idsvc.core.errors import forbidden, invalid_input, not_found
+from idsvc.core.errors import MEMBER_NOT_FOUND, invalid_input
 from idsvc.webkit.auth import current_principal, require_role
 from idsvc.webkit.context import services
 from idsvc.webkit.http import json_response
 
 from . import filing
 from .api import check_seal, check_signature, sheet_pdf
-from .config import SealTemplate, seal_template_from_env
+from .config import SealTemplate
+from .errors import DOCUMENT_KIND_NOT_FOUND, FILING_NOT_FOUND
 from .models import DocumentFiling
+
+_FILING_ID = re.compile(r"[0-9]{1,18}")  # ASCII digits only ("²".isdigit() is True); fits a BIGINT
 
 bp = Blueprint("documents", __name__)
 
@@ -36,7 +40,7 @@ def _image() -> bytes:
         raise invalid_input(
             "image", "is required (multipart/form-data field 'image')", "必须以 multipart 字段 image 上传"
         )
-    return f.read()
+    return bytes(f.read())
 
 
 def _dpi() -> float | None:
@@ -53,7 +57,9 @@ def _dpi() -> float | None:
 
 
 def _template(name: str | None = None) -> SealTemplate:
-    t = seal_template_from_env()
+    """The configured template (read once at start-up) with this request's overrides; the text to
+    compare is the form's ``text`` or, when filing, the member's name."""
+    t = SealTemplate.from_settings(services().settings.seal)
     return t.with_overrides(request.form.get("shape"), request.form.get("size_mm"), request.form.get("text") or name)
 
 
@@ -88,7 +94,7 @@ def sheet() -> Response:
 
 def _kind(kind: str) -> str:
     if kind not in filing.KINDS:
-        raise not_found("document_kind", "文件类型")
+        raise DOCUMENT_KIND_NOT_FOUND()
     return kind
 
 
@@ -97,46 +103,48 @@ def _kind(kind: str) -> str:
 def file_document(member_id: str, kind: str) -> Response:
     kind = _kind(kind)
     data = _image()
+    dpi = _dpi()
     principal = current_principal()
     svc = services()
-    with svc.db.session() as session:
-        member = filing.get_member(session, member_id)
-        template = _template(member.name) if kind == "seal" else None
-        filed = filing.file_document(
-            session,
-            svc.blobs,
-            member_id,
-            kind,
-            data,
-            actor=principal.actor if principal else "?",
-            dpi=_dpi(),
-            template=template,
-        )
-        body = {"filing": filing.filing_dict(filed.filing, request.path), "result": filed.result.to_dict()}
+    filed = filing.file_document(
+        svc.db,
+        svc.blobs,
+        member_id,
+        kind,
+        data,
+        actor=principal.actor if principal else "?",
+        dpi=dpi,
+        template=_template if kind == "seal" else None,
+    )
+    body = {"filing": filing.filing_dict(filed.filing, request.path), "result": filed.result.to_dict()}
     return _json(body, 201)
 
 
 def _may_read(member_association: str) -> None:
+    """A local association's key sees its own members only; another's answer 404 like a nonexistent
+    member (as ID changes do), so a key cannot learn which member ids exist elsewhere."""
     p = current_principal()
     if p is not None and p.role == "local" and p.association != member_association:
-        raise forbidden("other_association", "只能查看本协会会员的资料", "Only members of your own association")
+        raise MEMBER_NOT_FOUND()
 
 
 def _pick(session: Any, member_id: str, kind: str) -> DocumentFiling:
     fid = request.args.get("filing_id")
-    if fid:
-        row = session.get(DocumentFiling, int(fid)) if fid.isdigit() else None
+    if fid is not None:
+        if not _FILING_ID.fullmatch(fid):
+            raise invalid_input("filing_id", "must be a positive integer (ASCII digits)", "必须是正整数（ASCII 数字）")
+        row: DocumentFiling | None = session.get(DocumentFiling, int(fid))
         if row is None or row.member_id != member_id or row.kind != kind:
-            raise not_found("filing", "存档记录")
+            raise FILING_NOT_FOUND()
         return row
     row = filing.current(session, member_id, kind)
     if row is None:
-        raise not_found("filing", "存档记录")
+        raise FILING_NOT_FOUND()
     return row
 
 
 def _readable_filing(session: Any, member_id: str, kind: str) -> DocumentFiling:
-    """The requested filing of a member the caller may read (404 / 403 otherwise)."""
+    """The requested filing of a member the caller may read (404 otherwise)."""
     kind = _kind(kind)
     member = filing.get_member(session, member_id)
     _may_read(member.association)
@@ -177,7 +185,12 @@ def _blob(member_id: str, kind: str, cleaned: bool) -> Response:
         row = _readable_filing(session, member_id, kind)
         digest = row.cleaned_sha256 if cleaned else row.original_sha256
         mime = "image/png" if cleaned or row.original_format == "png" else "image/jpeg"
+        ext = "png" if mime == "image/png" else "jpg"
+        name = f"{kind}-{row.id}-{'cleaned' if cleaned else 'original'}.{ext}"
     resp = Response(svc.blobs.get(digest), mimetype=mime)
     resp.headers["Cache-Control"] = "private, no-store"
     resp.headers["ETag"] = digest
+    # A download, never rendered in our origin; the name is built from ids only (no user text).
+    resp.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    resp.headers["X-Content-Type-Options"] = "nosniff"
     return resp

@@ -79,7 +79,7 @@ def _openapi() -> dict[str, Any]:
             }
         )
 
-    key = [{"apiKey": []}]
+    key: list[dict[str, list[str]]] = [{"apiKey": []}]
     return {
         "/v1/id-changes": {
             "post": {

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from PIL import Image
 
 from idsvc.core.errors import IdsvcError, payload_too_large
+from idsvc.documents import check_decode_budget
+from idsvc.idchange.errors import CORRUPT_PROOF, EMPTY_PROOF, UNSUPPORTED_PROOF_TYPE
 
 MAX_PROOF_BYTES = 10 * 1024 * 1024
 # A 10 MB JPEG of a phone photo is ~12-50 MP; 80 MP leaves room and stops decompression bombs
@@ -47,22 +49,11 @@ class ProofInfo:
 
 
 def unsupported_type() -> IdsvcError:
-    return IdsvcError(
-        "unsupported_proof_type",
-        "证明文件须为 PDF、JPEG 或 PNG 格式",
-        "The proof must be a PDF, JPEG or PNG file",
-        status=415,
-        details={"allowed": sorted(EXTENSIONS)},
-    )
+    return UNSUPPORTED_PROOF_TYPE({"allowed": sorted(EXTENSIONS)})
 
 
 def corrupt(why: str) -> IdsvcError:
-    return IdsvcError(
-        "corrupt_proof",
-        "证明文件已损坏或不完整，无法打开",
-        f"The proof file is damaged or incomplete: {why}",
-        status=400,
-    )
+    return CORRUPT_PROOF(why=why)
 
 
 def sniff(data: bytes) -> str | None:
@@ -83,6 +74,10 @@ def _check_pdf(data: bytes) -> None:
 
 
 def _check_image(data: bytes, mime: str) -> tuple[int, int]:
+    # The pixel cap bounds memory, not CPU: a small progressive JPEG with hundreds of repeated
+    # scans would take seconds to decode.  The documents feature's budget reads only headers and
+    # refuses such files with 422 image_too_complex before any decode.
+    check_decode_budget(data)
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
@@ -105,9 +100,7 @@ def _check_image(data: bytes, mime: str) -> tuple[int, int]:
 def inspect(data: bytes) -> ProofInfo:
     """Sniff and check a proof; raises 413 (too big), 415 (wrong type) or 400 (empty or corrupt)."""
     if not data:
-        raise IdsvcError(
-            "empty_proof", "证明文件为空", "The proof file is empty", status=400, details={"field": "proof"}
-        )
+        raise EMPTY_PROOF({"field": "proof"})
     if len(data) > MAX_PROOF_BYTES:
         raise payload_too_large(MAX_PROOF_BYTES)
     mime = sniff(data)

@@ -16,12 +16,13 @@ from sqlalchemy.orm import Session
 from idsvc.core import audit
 from idsvc.core.apikeys import Principal
 from idsvc.core.db import IdRecord, Member, MemberIdHistory
-from idsvc.core.errors import IdsvcError, forbidden, not_found
-from idsvc.core.logs import mask_id_number
+from idsvc.core.errors import MEMBER_NOT_FOUND, WRONG_ROLE
+from idsvc.core.idnumber import mask, mask_in_text
 from idsvc.core.services import Services
+from idsvc.idchange.errors import ASSOCIATION_OUT_OF_SCOPE, PROOF_MISSING
 from idsvc.idchange.models import ChangeEvent, ChangeRequest
 from idsvc.idchange.proofs import EXTENSIONS
-from idsvc.idchange.service import load, open_request_of
+from idsvc.idchange.service import iso_z, load, open_request_of
 from idsvc.idchange.workflow import FINAL, State
 
 REVIEWER_ROLES = ("local", "national")
@@ -29,12 +30,13 @@ MAX_PAGE = 100
 DEFAULT_PAGE = 20
 
 
-def _iso(value: Any) -> str | None:
-    return value.isoformat() if value is not None else None
-
-
 def _number(value: str, reviewer: bool) -> str:
-    return value if reviewer else mask_id_number(value)
+    return value if reviewer else mask(value)
+
+
+def _text(value: str, reviewer: bool) -> str:
+    """Free text (reason, comments) as stored for reviewers; ID numbers in it masked for everyone else."""
+    return value if reviewer else mask_in_text(value)
 
 
 def request_view(req: ChangeRequest, principal: Principal, events: list[ChangeEvent] | None = None) -> dict[str, Any]:
@@ -50,11 +52,11 @@ def request_view(req: ChangeRequest, principal: Principal, events: list[ChangeEv
         "final": State(req.state) in FINAL,
         "old_id_number": _number(req.old_id_number, reviewer),
         "new_id_number": _number(req.new_id_number, reviewer),
-        "reason": req.reason,
+        "reason": _text(req.reason, reviewer),
         "proof": proof,
         "filed_by": req.filed_by,
-        "created_at": _iso(req.created_at),
-        "updated_at": _iso(req.updated_at),
+        "created_at": iso_z(req.created_at),
+        "updated_at": iso_z(req.updated_at),
     }
     if events is not None:
         body["history"] = [
@@ -64,8 +66,8 @@ def request_view(req: ChangeRequest, principal: Principal, events: list[ChangeEv
                 "to_state": e.to_state,
                 "actor": e.actor,
                 "role": e.role,
-                "comment": e.comment,
-                "at": _iso(e.at),
+                "comment": _text(e.comment, reviewer),
+                "at": iso_z(e.at),
             }
             for e in events
         ]
@@ -100,11 +102,7 @@ def list_requests(svc: Services, principal: Principal, f: Filters) -> dict[str, 
     association = f.association
     if principal.role == "local":
         if association and association != principal.association:
-            raise forbidden(
-                "association_out_of_scope",
-                "只能查看本协会会员的申请",
-                "A local reviewer sees only its own association's requests",
-            )
+            raise ASSOCIATION_OUT_OF_SCOPE({"association": association})
         association = principal.association
     conditions = []
     if f.state:
@@ -130,24 +128,15 @@ def list_requests(svc: Services, principal: Principal, f: Filters) -> dict[str, 
 def proof(svc: Services, principal: Principal, request_id: str) -> tuple[bytes, str, str]:
     """The proof's bytes, MIME type and a download name, for reviewers; each access is audited."""
     if principal.role not in REVIEWER_ROLES:
-        raise forbidden(
-            "wrong_role", "仅审核人员可查看证明文件", "Only reviewers (local, national) may read proof documents"
-        )
+        raise WRONG_ROLE({"roles": list(REVIEWER_ROLES)}, roles=" | ".join(REVIEWER_ROLES))
     with svc.db.session() as s:
         req = load(s, principal, request_id)
         try:
             data = svc.blobs.get(req.proof_sha256)
         except FileNotFoundError:
-            raise IdsvcError(
-                "proof_missing", "证明文件缺失，请联系管理员", "The proof document is missing from storage", status=500
-            ) from None
+            raise PROOF_MISSING({"reason": "missing"}) from None
         if hashlib.sha256(data).hexdigest() != req.proof_sha256:
-            raise IdsvcError(
-                "proof_missing",
-                "证明文件校验失败，请联系管理员",
-                "The stored proof does not match its digest",
-                status=500,
-            )
+            raise PROOF_MISSING({"reason": "digest_mismatch"})
         audit.record(
             s,
             "idchange.proof_viewed",
@@ -163,7 +152,7 @@ def member_view(svc: Services, member_id: str) -> dict[str, Any]:
     with svc.db.session() as s:
         member = s.get(Member, member_id) if 0 < len(member_id) <= 64 else None
         if member is None:
-            raise not_found("member", "会员")
+            raise MEMBER_NOT_FOUND()
         history = s.execute(
             select(MemberIdHistory).where(MemberIdHistory.member_id == member_id).order_by(MemberIdHistory.id)
         ).scalars()
@@ -173,20 +162,20 @@ def member_view(svc: Services, member_id: str) -> dict[str, Any]:
             "member_id": member.member_id,
             "name": member.name,
             "association": member.association,
-            "id_number": mask_id_number(member.id_number),
+            "id_number": mask(member.id_number),
             "id_number_format": "legacy_15" if len(member.id_number) == 15 else "18",
             "id_record": {
                 "enrolled": record is not None,
                 "source": record.source if record else None,
-                "enrolled_at": _iso(record.created_at) if record else None,
+                "enrolled_at": iso_z(record.created_at) if record else None,
             },
             "wechat_bound": member.openid is not None,
             "id_history": [
                 {
-                    "old_id_number": mask_id_number(h.old_id_number),
-                    "new_id_number": mask_id_number(h.new_id_number),
+                    "old_id_number": mask(h.old_id_number),
+                    "new_id_number": mask(h.new_id_number),
                     "change_request_id": h.change_request_id,
-                    "changed_at": _iso(h.changed_at),
+                    "changed_at": iso_z(h.changed_at),
                 }
                 for h in history
             ],

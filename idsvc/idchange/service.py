@@ -11,9 +11,11 @@ from __future__ import annotations
 import hashlib
 import logging
 import secrets
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Update, select, update
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
@@ -21,17 +23,36 @@ from sqlalchemy.orm.attributes import set_committed_value
 from idsvc.core import audit, signals, webhooks
 from idsvc.core.apikeys import Principal
 from idsvc.core.db import AuditHead, IdRecord, Member, MemberIdHistory, utcnow
-from idsvc.core.errors import IdsvcError, conflict, not_found
-from idsvc.core.idnumber import InvalidIdNumber, forms, normalise, validate
-from idsvc.core.logs import mask_id_number, scrub
+from idsvc.core.errors import MEMBER_NOT_FOUND, IdsvcError
+from idsvc.core.idnumber import InvalidIdNumber, forms, mask, mask_in_text, normalise, validate
 from idsvc.core.services import Services
 from idsvc.idchange import proofs
+from idsvc.idchange.errors import (
+    CONCURRENT_UPDATE,
+    ID_CHANGE_NOT_FOUND,
+    ID_CHANGE_OPEN,
+    ID_NUMBER_TAKEN,
+    ID_NUMBER_UNCHANGED,
+    MEMBER_ID_NUMBER_CHANGED,
+)
 from idsvc.idchange.models import ChangeEvent, ChangeRequest
 from idsvc.idchange.workflow import OPEN, TRANSITIONS, Action, State, plan
 
 log = logging.getLogger(__name__)
 
 MAX_REASON = 500
+
+
+def iso_z(value: datetime | None) -> str | None:
+    """A stored time as RFC 3339 UTC with ``Z``, on every database.
+
+    SQLite keeps no offset (the column's values come back naive, and were written as UTC by
+    :func:`utcnow`); PostgreSQL returns them in the session's time zone: both end up the same.
+    """
+    if value is None:
+        return None
+    value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    return value.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 # -- checks ------------------------------------------------------------------------------------
@@ -56,26 +77,15 @@ def check_new_number(raw: str) -> str:
 
 
 def unchanged() -> IdsvcError:
-    return IdsvcError(
-        "id_number_unchanged",
-        "新身份证号与现有号码相同",
-        "The new ID number is the same as the current one",
-        status=400,
-        details={"field": "new_id_number"},
-    )
+    return ID_NUMBER_UNCHANGED({"field": "new_id_number"})
 
 
 def taken() -> IdsvcError:
-    return conflict("id_number_taken", "该身份证号已被其他会员使用", "Another member already holds this ID number")
+    return ID_NUMBER_TAKEN()
 
 
 def open_request_exists(request_id: str | None) -> IdsvcError:
-    return conflict(
-        "id_change_open",
-        "该会员已有进行中的身份证号变更申请",
-        "This member already has an open ID-number change request",
-        request_id=request_id,
-    )
+    return ID_CHANGE_OPEN({"request_id": request_id})
 
 
 def other_holders(session: Session, number: str, member_id: str) -> list[str]:
@@ -95,9 +105,7 @@ def load(session: Session, principal: Principal, request_id: str) -> ChangeReque
     """The request if it exists and the caller may see it; 404 otherwise (never reveals other regions' requests)."""
     req = session.get(ChangeRequest, request_id) if 0 < len(request_id) <= 32 else None
     if req is None or not visible(req, principal):
-        raise IdsvcError(
-            "id_change_not_found", "身份证号变更申请不存在", "ID-number change request not found", status=404
-        )
+        raise ID_CHANGE_NOT_FOUND()
     return req
 
 
@@ -109,13 +117,20 @@ def open_request_of(session: Session, member_id: str) -> ChangeRequest | None:
     ).scalar_one_or_none()
 
 
+def _rowcount(session: Session, statement: Update) -> int:
+    """Rows matched by an UPDATE (a DML statement's result is a CursorResult, which has the count)."""
+    result = session.execute(statement)
+    assert isinstance(result, CursorResult)
+    return int(result.rowcount)
+
+
 def _audit_data(req: ChangeRequest, **extra: Any) -> dict[str, Any]:
     return {
         "request_id": req.request_id,
         "member_id": req.member_id,
         "association": req.association,
-        "old_id_number": mask_id_number(req.old_id_number),
-        "new_id_number": mask_id_number(req.new_id_number),
+        "old_id_number": mask(req.old_id_number),
+        "new_id_number": mask(req.new_id_number),
         **extra,
     }
 
@@ -140,7 +155,7 @@ def file_request(
         with svc.db.session() as s:
             member = s.get(Member, member_id)
             if member is None:
-                raise not_found("member", "会员")
+                raise MEMBER_NOT_FOUND()
             if new_number == member.id_number:
                 raise unchanged()
             if other_holders(s, new_number, member_id):
@@ -241,21 +256,17 @@ def transition(
             previous = State(req.state)
             target, text = plan(action, previous, principal.role, comment)
             now = utcnow()
-            won = s.execute(
+            won = _rowcount(
+                s,
                 update(ChangeRequest)
                 .where(ChangeRequest.request_id == request_id, ChangeRequest.state.in_([x.value for x in rule.sources]))
                 .values(state=target.value, updated_at=now)
-                .execution_options(synchronize_session=False)
-            ).rowcount
+                .execution_options(synchronize_session=False),
+            )
             if won != 1:
                 s.refresh(req)
                 plan(action, State(req.state), principal.role, comment)  # raises the 409 with the state that beat us
-                raise IdsvcError(
-                    "concurrent_update",
-                    "申请已被他人处理，请刷新后重试",
-                    "The request changed meanwhile; reload and retry",
-                    status=409,
-                )
+                raise CONCURRENT_UPDATE()
             # Mirror the UPDATE on the loaded object without making it dirty (no second UPDATE at flush).
             set_committed_value(req, "state", target.value)
             set_committed_value(req, "updated_at", now)
@@ -284,7 +295,7 @@ def transition(
                     action=action.value,
                     from_state=previous.value,
                     to_state=target.value,
-                    comment=scrub(text),
+                    comment=mask_in_text(text),
                     **outcome,
                 ),
             )
@@ -304,11 +315,7 @@ def _apply_approval(s: Session, req: ChangeRequest, principal: Principal) -> dic
     """Inside the approving transaction: new number on the member, old one to history, ID record re-keyed."""
     member = s.execute(select(Member).where(Member.member_id == req.member_id).with_for_update()).scalar_one()
     if member.id_number != req.old_id_number:
-        raise conflict(
-            "member_id_number_changed",
-            "会员的身份证号在申请后已被修改，请驳回后重新申请",
-            "The member's ID number changed after this request was filed; reject it and file a new one",
-        )
+        raise MEMBER_ID_NUMBER_CHANGED()
     if other_holders(s, req.new_id_number, member.member_id):
         raise taken()
     member.id_number = req.new_id_number
@@ -327,12 +334,13 @@ def _apply_approval(s: Session, req: ChangeRequest, principal: Principal) -> dic
         record = "none"
         # The reference face may be filed under either spelling of the old number.
         for old in [req.old_id_number, *sorted(forms(req.old_id_number) - {req.old_id_number})]:
-            moved = s.execute(
+            moved = _rowcount(
+                s,
                 update(IdRecord)
                 .where(IdRecord.id_number == old)
                 .values(id_number=req.new_id_number)
-                .execution_options(synchronize_session=False)
-            ).rowcount
+                .execution_options(synchronize_session=False),
+            )
             if moved:
                 record = "rekeyed"
                 break
@@ -344,8 +352,8 @@ def _apply_approval(s: Session, req: ChangeRequest, principal: Principal) -> dic
         f"member:{member.member_id}",
         {
             "request_id": req.request_id,
-            "old_id_number": mask_id_number(req.old_id_number),
-            "new_id_number": mask_id_number(req.new_id_number),
+            "old_id_number": mask(req.old_id_number),
+            "new_id_number": mask(req.new_id_number),
             "id_record": record,
         },
     )
@@ -370,6 +378,6 @@ def _notify(svc: Services, req: ChangeRequest, previous: State | None) -> None:
             "association": req.association,
             "state": req.state,
             "previous_state": previous.value if previous else None,
-            "at": req.updated_at.isoformat(),
+            "at": iso_z(req.updated_at),
         },
     )

@@ -6,8 +6,9 @@ from typing import Any
 
 from flask import Blueprint, Response, request
 
-from idsvc.core.errors import IdsvcError, invalid_input, payload_too_large
+from idsvc.core.errors import invalid_input, payload_too_large
 from idsvc.idchange import queries, service
+from idsvc.idchange.errors import MULTIPART_REQUIRED
 from idsvc.idchange.proofs import MAX_PROOF_BYTES
 from idsvc.idchange.workflow import (
     MAX_COMMENT,
@@ -21,6 +22,7 @@ from idsvc.webkit.auth import current_principal, require_role
 from idsvc.webkit.context import services
 from idsvc.webkit.http import (
     int_arg,
+    json_body,
     json_object,
     json_response,
     no_store,
@@ -54,12 +56,7 @@ def _read_proof() -> bytes:
 def file_change() -> Any:
     """File a change request for a member (multipart: member_id, new_id_number, reason, proof) → 201."""
     if request.mimetype != "multipart/form-data":
-        raise IdsvcError(
-            "multipart_required",
-            "请以 multipart/form-data 上传证明文件",
-            "Send multipart/form-data with the proof file",
-            status=415,
-        )
+        raise MULTIPART_REQUIRED()
     if request.content_length is not None and request.content_length > MAX_PROOF_BYTES + FORM_OVERHEAD:
         raise payload_too_large(MAX_PROOF_BYTES)  # refuse before parsing megabytes we will not keep
     form = request.form.to_dict()
@@ -82,12 +79,15 @@ def list_changes() -> Any:
             f"must be one of {', '.join(s.value for s in State)}",
             f"必须是 {', '.join(s.value for s in State)} 之一",
         )
+    limit = int_arg("limit", 1, queries.MAX_PAGE, queries.DEFAULT_PAGE)
+    offset = int_arg("offset", 0, 10**9, 0)
+    assert limit is not None and offset is not None  # both have defaults
     filters = queries.Filters(
         state=state,
         association=(request.args.get("association") or "")[:16] or None,
         member_id=(request.args.get("member_id") or "")[:64] or None,
-        limit=int_arg("limit", 1, queries.MAX_PAGE, queries.DEFAULT_PAGE),
-        offset=int_arg("offset", 0, 10**9, 0),
+        limit=limit,
+        offset=offset,
     )
     return json_response(queries.list_requests(services(), _principal(), filters))
 
@@ -143,9 +143,8 @@ def decide(request_id: str) -> Any:
 @require_role("platform")
 def withdraw(request_id: str) -> Any:
     """Platform withdraws a request that is not final yet (optional JSON ``{"comment"}``)."""
-    comment = ""
-    if request.content_length:
-        comment = string_field(json_object(), "comment", max_len=MAX_COMMENT, required=False)
+    body = json_body(optional=True)  # read whatever the framing: a chunked body is checked too (#9.1)
+    comment = string_field(body, "comment", max_len=MAX_COMMENT, required=False)
     return _move(request_id, Action.WITHDRAW, comment)
 
 

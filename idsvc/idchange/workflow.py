@@ -17,7 +17,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from idsvc.core.errors import IdsvcError, forbidden, invalid_input
+from idsvc.core.errors import WRONG_ROLE, IdsvcError, invalid_input
+from idsvc.idchange.errors import COMMENT_REQUIRED, INVALID_TRANSITION
 
 # Comments are shown to reviewers and the member's portal; long enough for a paragraph, no essays.
 MAX_COMMENT = 1000
@@ -65,25 +66,13 @@ NATIONAL_DECISIONS = {"approve": Action.APPROVE, "reject": Action.NATIONAL_REJEC
 
 
 def invalid_transition(action: Action, state: State) -> IdsvcError:
-    return IdsvcError(
-        "invalid_transition",
-        f"申请当前状态为「{state.value}」，不能执行此操作（{action.value}）",
-        f"The request is {state.value}; {action.value} is not allowed from that state",
-        status=409,
-        details={"state": state.value, "action": action.value},
-    )
+    return INVALID_TRANSITION({"state": state.value, "action": action.value}, state=state.value, action=action.value)
 
 
 def clean_comment(comment: str | None, required: bool) -> str:
     text = (comment or "").strip()
     if required and not text:
-        raise IdsvcError(
-            "comment_required",
-            "驳回时必须填写意见",
-            "A rejection needs a comment",
-            status=400,
-            details={"field": "comment"},
-        )
+        raise COMMENT_REQUIRED({"field": "comment"})
     if len(text) > MAX_COMMENT:
         raise invalid_input("comment", f"is longer than {MAX_COMMENT} characters", f"超过 {MAX_COMMENT} 个字符")
     return text
@@ -96,7 +85,7 @@ def plan(action: Action, state: State, role: str, comment: str | None = None) ->
     """
     rule = TRANSITIONS[action]
     if role != rule.role:
-        raise forbidden("wrong_role", "当前 API 密钥的角色无权执行此操作", f"{action.value} needs role {rule.role}")
+        raise WRONG_ROLE({"action": action.value, "role": rule.role}, roles=rule.role)
     if state not in rule.sources:
         raise invalid_transition(action, state)
     return rule.target, clean_comment(comment, rule.comment_required)

@@ -12,6 +12,8 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from idsvc.core.settings import ALL_CHALLENGES
+
 
 @dataclass(frozen=True)
 class Challenge:
@@ -20,16 +22,19 @@ class Challenge:
     instruction_en: str
 
 
-CHALLENGES: dict[str, Challenge] = {
-    c.name: c
-    for c in (
-        Challenge("blink", "请眨眨眼", "Blink your eyes"),
-        Challenge("turn_left", "请向左转头，再转回正面", "Turn your head to your left, then back"),
-        Challenge("turn_right", "请向右转头，再转回正面", "Turn your head to your right, then back"),
-        Challenge("open_mouth", "请张大嘴巴", "Open your mouth wide"),
-        Challenge("nod", "请点点头", "Nod your head"),
-    )
+# The names (and their order) come from ``idsvc.core.settings.ALL_CHALLENGES``, the one list the
+# settings validate ``IDSVC_CHALLENGES`` against; here each name gets its instruction.
+_INSTRUCTIONS: dict[str, tuple[str, str]] = {
+    "blink": ("请眨眨眼", "Blink your eyes"),
+    "turn_left": ("请向左转头，再转回正面", "Turn your head to your left, then back"),
+    "turn_right": ("请向右转头，再转回正面", "Turn your head to your right, then back"),
+    "open_mouth": ("请张大嘴巴", "Open your mouth wide"),
+    "nod": ("请点点头", "Nod your head"),
 }
+if set(_INSTRUCTIONS) != set(ALL_CHALLENGES):  # pragma: no cover - caught by any import in the tests
+    raise RuntimeError(f"instructions {sorted(_INSTRUCTIONS)} do not match ALL_CHALLENGES {ALL_CHALLENGES}")
+
+CHALLENGES: dict[str, Challenge] = {name: Challenge(name, *_INSTRUCTIONS[name]) for name in ALL_CHALLENGES}
 
 _RNG = secrets.SystemRandom()
 

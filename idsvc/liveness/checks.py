@@ -53,7 +53,8 @@ class Signals:
         keep = ~np.isnan(landmarks[:, 0, 0])
         rows = np.array([geometry.signals(lm) for lm in landmarks[keep]], dtype=np.float64).reshape(-1, 7)
         iod = float(np.median(rows[:, 6])) if len(rows) else 1.0
-        return cls(np.asarray(t, dtype=np.float64)[keep], *rows[:, :5].T, rows[:, 5] / max(iod, 1e-6))
+        ear_r, ear_l, mouth, yaw, pitch = rows[:, :5].T
+        return cls(np.asarray(t, dtype=np.float64)[keep], ear_r, ear_l, mouth, yaw, pitch, rows[:, 5] / max(iod, 1e-6))
 
 
 def neutral(t: np.ndarray, x: np.ndarray, cfg: LivenessConfig) -> float:
@@ -78,7 +79,24 @@ def sustained(t: np.ndarray, x: np.ndarray, hold_s: float) -> np.ndarray:
     return out
 
 
-def blink(s: Signals, cfg: LivenessConfig) -> ChallengeResult:
+Window = tuple[float, float] | None  # only an action peaking inside [start, end] (s) counts
+
+
+def _outside(t: np.ndarray, window: Window) -> np.ndarray:
+    if window is None:
+        return np.zeros(len(t), dtype=bool)
+    return np.asarray((t < window[0]) | (t > window[1]))
+
+
+def _onset(t: np.ndarray, dev: np.ndarray, peak: float | None, level: float) -> float | None:
+    """When the movement began: the last sample before ``peak`` still below ``level``."""
+    if peak is None:
+        return None
+    before = np.nonzero((t <= peak) & (dev < level))[0]
+    return float(t[before[-1]]) if len(before) else float(t[0])
+
+
+def blink(s: Signals, cfg: LivenessConfig, window: Window = None) -> ChallengeResult:
     """A closure between two open-eye frames: both eyes' EAR drops below ``blink_closed_ratio`` of
     their median, and the gap from the last open frame (above ``blink_open_ratio``) before it to
     the first open frame after it is at most ``blink_max_s``.
@@ -92,17 +110,20 @@ def blink(s: Signals, cfg: LivenessConfig) -> ChallengeResult:
         return ChallengeResult("blink", False, 0.0, round(1.0 - thr, 4), None, {"blinks": 0})
     both = np.maximum(s.ear_r / np.median(s.ear_r), s.ear_l / np.median(s.ear_l))  # a wink is not a blink
     open_idx = np.nonzero(both > cfg.blink_open_ratio)[0]
-    events: list[tuple[float, float, float]] = []  # (time of deepest closure, open-to-open span, depth ratio)
+    events: list[tuple[float, float, float, float]] = []  # (deepest closure, open-to-open span, depth, onset)
     for a, b in itertools.pairwise(open_idx):
         if b - a < 2:
             continue
         seg = both[a + 1 : b]
         span = float(s.t[b] - s.t[a])
         k = a + 1 + int(np.argmin(seg))
-        if both[k] < thr and span <= cfg.blink_max_s:
-            events.append((float(s.t[k]), span, float(both[k])))
+        if both[k] < thr and span <= cfg.blink_max_s and not _outside(s.t[k : k + 1], window)[0]:
+            events.append((float(s.t[k]), span, float(both[k]), float(s.t[a])))
     deepest = min((e[2] for e in events), default=float(np.min(both)))
+    first = min(events, key=lambda e: e[0]) if events else None
     peak = min(events, key=lambda e: e[2])[0] if events else None
+    if window is not None and first is not None:
+        peak = first[0]  # in a sequence the first blink after the prompt is the answer
     return ChallengeResult(
         "blink",
         bool(events),
@@ -113,6 +134,7 @@ def blink(s: Signals, cfg: LivenessConfig) -> ChallengeResult:
             "blinks": len(events),
             "blink_times": [round(e[0], 2) for e in events],
             "blink_spans_s": [round(e[1], 3) for e in events],
+            "onset_t": None if first is None else round(first[3], 3),
         },
     )
 
@@ -125,7 +147,7 @@ def _held_peak(t: np.ndarray, dev: np.ndarray, hold_s: float) -> tuple[float, fl
     return float(held[k]), float(t[k])
 
 
-def turn(s: Signals, direction: str, cfg: LivenessConfig) -> ChallengeResult:
+def turn(s: Signals, direction: str, cfg: LivenessConfig, window: Window = None) -> ChallengeResult:
     """``turn_left``: yaw rises (nose to image right); ``turn_right``: yaw falls; held ``hold_s``."""
     name = f"turn_{direction}"
     if len(s.t) < 3:
@@ -135,18 +157,22 @@ def turn(s: Signals, direction: str, cfg: LivenessConfig) -> ChallengeResult:
     # Both conditions must hold on the same frames: moved far enough from neutral, and the nose
     # really on the asked side (so coming back from an opposite turn does not count).
     dev = np.minimum(sign * (s.yaw - base), sign * s.yaw - cfg.turn_min_abs + cfg.turn_min_delta)
-    signal, peak = _held_peak(s.t, dev, cfg.hold_s)
+    signal, peak = _held_peak(s.t, np.where(_outside(s.t, window), -np.inf, dev), cfg.hold_s)
     return ChallengeResult(
         name,
         signal >= cfg.turn_min_delta,
         round(signal, 4),
         cfg.turn_min_delta,
         peak,
-        {"neutral_yaw": round(base, 4), "yaw_range": [round(float(s.yaw.min()), 4), round(float(s.yaw.max()), 4)]},
+        {
+            "neutral_yaw": round(base, 4),
+            "yaw_range": [round(float(s.yaw.min()), 4), round(float(s.yaw.max()), 4)],
+            "onset_t": _onset(s.t, dev, peak, cfg.onset_fraction * cfg.turn_min_delta),
+        },
     )
 
 
-def nod(s: Signals, cfg: LivenessConfig) -> ChallengeResult:
+def nod(s: Signals, cfg: LivenessConfig, window: Window = None) -> ChallengeResult:
     """Head down and back up: the pitch ratio rises by ``nod_min_delta`` *while* the face drops by
     ``nod_min_drop`` IOD in the image (the head pivots on the neck), held ``hold_s``, then both
     come back by ``nod_return`` of the way.
@@ -160,7 +186,8 @@ def nod(s: Signals, cfg: LivenessConfig) -> ChallengeResult:
     base_y = neutral(s.t, s.drop, cfg)
     dp = s.pitch - base_p
     dy = (s.drop - base_y) * (cfg.nod_min_delta / cfg.nod_min_drop)  # in pitch units
-    signal, peak = _held_peak(s.t, np.minimum(dp, dy), cfg.hold_s)
+    both = np.minimum(dp, dy)
+    signal, peak = _held_peak(s.t, np.where(_outside(s.t, window), -np.inf, both), cfg.hold_s)
     returned = False
     if peak is not None:
         after = np.maximum(dp, dy)[s.t > peak]
@@ -176,36 +203,42 @@ def nod(s: Signals, cfg: LivenessConfig) -> ChallengeResult:
             "pitch_rise": round(float(dp.max()), 4),
             "face_drop_iod": round(float((s.drop - base_y).max()), 4),
             "returned": returned,
+            "onset_t": _onset(s.t, both, peak, cfg.onset_fraction * cfg.nod_min_delta),
         },
     )
 
 
-def open_mouth(s: Signals, cfg: LivenessConfig) -> ChallengeResult:
+def open_mouth(s: Signals, cfg: LivenessConfig, window: Window = None) -> ChallengeResult:
     """Inner-lip gap held above ``mouth_min_gap`` IOD and ``mouth_min_delta`` above neutral."""
     if len(s.t) < 3:
         return ChallengeResult("open_mouth", False, 0.0, cfg.mouth_min_gap, None)
     base = neutral(s.t, s.mouth, cfg)
     dev = np.minimum(s.mouth, s.mouth - base - cfg.mouth_min_delta + cfg.mouth_min_gap)
-    signal, peak = _held_peak(s.t, dev, cfg.hold_s)
+    signal, peak = _held_peak(s.t, np.where(_outside(s.t, window), -np.inf, dev), cfg.hold_s)
     return ChallengeResult(
         "open_mouth",
         signal >= cfg.mouth_min_gap,
         round(signal, 4),
         cfg.mouth_min_gap,
         peak,
-        {"neutral_gap": round(base, 4)},
+        {
+            "neutral_gap": round(base, 4),
+            # the gap rising from its neutral: the onset is where it was still within a quarter of the way
+            "onset_t": _onset(s.t, s.mouth - base, peak, cfg.onset_fraction * cfg.mouth_min_delta),
+        },
     )
 
 
-def challenge(name: str, s: Signals, cfg: LivenessConfig) -> ChallengeResult:
+def challenge(name: str, s: Signals, cfg: LivenessConfig, window: Window = None) -> ChallengeResult:
+    """One action, anywhere in the clip or (``window``) peaking inside a time window."""
     if name == "blink":
-        return blink(s, cfg)
+        return blink(s, cfg, window)
     if name in ("turn_left", "turn_right"):
-        return turn(s, name.removeprefix("turn_"), cfg)
+        return turn(s, name.removeprefix("turn_"), cfg, window)
     if name == "nod":
-        return nod(s, cfg)
+        return nod(s, cfg, window)
     if name == "open_mouth":
-        return open_mouth(s, cfg)
+        return open_mouth(s, cfg, window)
     raise ValueError(f"unknown challenge {name!r}")
 
 

@@ -92,6 +92,17 @@ class LivenessConfig:
     # photo <= 0.17.  Animated talkers (AOC, d12) reach 0.31-0.47 and count as ambiguous.
     mouth_min_gap: float = 0.27
     mouth_min_delta: float = 0.20  # above the neutral (closed) gap
+    # Sequences (issue #11): an action "starts" where its signal was last below this share of its
+    # threshold before the peak; it must start no earlier than its prompt minus ``prompt_tolerance_s``
+    # (the page shows the prompt as recording starts: MediaRecorder's first frame and the page's
+    # clock differ by a frame or two; not measured on phones here, see docs/liveness.md).
+    onset_fraction: float = 0.25
+    prompt_tolerance_s: float = 0.25
+    # An action asked before the next prompt must peak no later than this after that prompt.
+    action_max_s: float = 1.0
+    # A recording whose container says it was created this long before the challenge was issued
+    # is refused (recorded_before_challenge); the slack absorbs a phone clock that runs slow.
+    metadata_clock_slack_s: float = 120.0
     hold_s: float = 0.1  # poses held this long (3 frames at 30 fps): one wild frame is not a turn
 
     # --- passive checks -------------------------------------------------------------------------

@@ -51,6 +51,15 @@ REASONS: dict[str, tuple[str, str]] = {
         "The requested action was not detected; please {en}.",
     ),
     "face_mismatch": ("人脸与身份证照片不一致", "Your face does not match the ID record."),
+    # issue #11 (sequence challenges)
+    "recorded_before_challenge": (
+        "视频不是本次现场录制的，请在页面上直接录制",
+        "The video was not recorded for this verification; record it on the page.",
+    ),
+    "light_challenge_failed": (
+        "屏幕光线变化与要求不一致，请将脸靠近屏幕并在室内重新录制",
+        "The light on your face did not follow the screen's colours; hold the phone close and record indoors.",
+    ),
 }
 PASSED_MESSAGE = ("验证通过", "Verified.")
 
@@ -69,6 +78,8 @@ class Decision:
             "reason": self.reason,
             "message": self.message,
             "message_en": self.message_en,
+            # "sequence+light" | "sequence" | "single_action" (legacy challenge) | None (rejected early)
+            "assurance": self.measurements.get("assurance") if self.passed else None,
             "measurements": _jsonable(self.measurements),
         }
 
@@ -77,11 +88,18 @@ def passed(measurements: dict[str, Any]) -> Decision:
     return Decision(True, None, PASSED_MESSAGE[0], PASSED_MESSAGE[1], measurements)
 
 
-def rejected(reason: str, measurements: dict[str, Any], challenge: str | None = None) -> Decision:
+def rejected(reason: str, measurements: dict[str, Any], challenge: str | tuple[str, str] | None = None) -> Decision:
+    """``challenge``: the action name, or the (zh, en) instruction of a sequence."""
     zh, en = REASONS[reason]
-    if reason == "challenge_not_performed" and challenge in CHALLENGES:
-        c = CHALLENGES[challenge]
-        zh, en = zh.format(zh=c.instruction_zh), en.format(en=c.instruction_en[0].lower() + c.instruction_en[1:])
+    if reason == "challenge_not_performed" and challenge is not None:
+        if isinstance(challenge, tuple):
+            izh, ien = challenge
+        elif challenge in CHALLENGES:
+            izh, ien = CHALLENGES[challenge].instruction_zh, CHALLENGES[challenge].instruction_en
+        else:
+            izh = ien = ""
+        if izh:
+            zh, en = zh.format(zh=izh), en.format(en=ien[0].lower() + ien[1:])
     return Decision(False, reason, zh, en, measurements)
 
 

@@ -1,6 +1,7 @@
 """Enrolment: an ID photo (bytes) -> the 128-d reference encoding we store (never the photo).
 
-Checks, in order: decodable image within the pixel budget (decompression bombs are refused before
+Checks, in order: a JPEG or PNG (the formats the API documents; a GIF, WebP, TIFF or animated PNG
+is ``image_invalid`` with ``problem: unsupported_format``), decodable image within the pixel budget (decompression bombs are refused before
 any pixel is decoded), EXIF orientation applied (phones store photos sideways), exactly one face
 (faces narrower than ``OTHER_FACE_REL`` of the largest are background: deepface-p06_3 has a 43 px
 bystander next to a ~350 px subject), a minimum face size and sharpness.
@@ -14,6 +15,7 @@ import warnings
 import numpy as np
 
 from idsvc.core.errors import IdsvcError
+from idsvc.liveness import errors
 from idsvc.liveness.faces import Box, engine
 
 MAX_IMAGE_PIXELS = 40_000_000  # a 48 MP phone photo is 8000x6000; anything past 40 MP is refused
@@ -23,55 +25,62 @@ OTHER_FACE_REL = 0.35  # a second face at least this wide relative to the larges
 # Laplacian variance of the face resized to 128 px wide: labelled photos measure >= 13.1 (the soft
 # 150 px dlib "johns" crops; other photos >= 60), a blur of sigma = 2 % of the face width gives 6-8.
 MIN_SHARPNESS = 10.0
-
-_MESSAGES = {
-    "image_invalid": (
-        "无法读取图片，请上传 JPG 或 PNG 照片",
-        "The image could not be read; upload a JPG or PNG photo.",
-    ),
-    "no_face": ("照片中未检测到人脸", "No face was found in the photo."),
-    "multiple_faces": (
-        "照片中有多张人脸，请上传只有本人的照片",
-        "The photo shows more than one face; upload a photo of one person.",
-    ),
-    "face_too_small": (
-        "照片中的人脸太小，请上传更清晰的正面照",
-        "The face in the photo is too small; upload a larger frontal photo.",
-    ),
-    "too_blurry": ("照片模糊，请上传清晰的照片", "The photo is blurry; upload a sharp photo."),
-}
-
-
-def _error(code: str, status: int = 422, **details: object) -> IdsvcError:
-    zh, en = _MESSAGES[code]
-    return IdsvcError(code, zh, en, status=status, details=dict(details))
+# What the API documents ("upload a JPG or PNG photo"): anything else (GIF, WebP, TIFF, BMP, an
+# animated PNG, ...) is refused from the header, before a pixel is decoded.
+ACCEPTED_FORMATS = frozenset({"JPEG", "PNG"})
 
 
 def load_photo_rgb(data: bytes) -> np.ndarray:
     """Decode to an upright (H, W, 3) uint8 RGB array or raise ``image_invalid`` (400)."""
-    from PIL import Image, ImageOps
+    from PIL import Image, ImageOps, UnidentifiedImageError
 
     if not data:
-        raise _error("image_invalid", 400, problem="empty")
+        raise errors.IMAGE_INVALID({"problem": "empty"})
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            im = Image.open(io.BytesIO(data))  # reads the header only
+            im = Image.open(io.BytesIO(data), formats=sorted(ACCEPTED_FORMATS))  # reads the header only
+            if getattr(im, "is_animated", False):
+                raise errors.IMAGE_INVALID({"problem": "unsupported_format", "format": "APNG"})
             w, h = im.size
             if w * h > MAX_IMAGE_PIXELS:
-                raise _error("image_invalid", 400, problem="too_many_pixels", width=w, height=h)
+                raise errors.IMAGE_INVALID({"problem": "too_many_pixels", "width": w, "height": h})
             im.load()
-            im = ImageOps.exif_transpose(im)
-            arr = np.asarray(im.convert("RGB"), dtype=np.uint8)
+            upright = ImageOps.exif_transpose(im)
+            arr = np.asarray(upright.convert("RGB"), dtype=np.uint8)
     except IdsvcError:
         raise
+    except UnidentifiedImageError:
+        raise errors.IMAGE_INVALID({"problem": _unsupported_or_undecodable(data)}) from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise _error("image_invalid", 400, problem="decompression_bomb") from None
+        raise errors.IMAGE_INVALID({"problem": "decompression_bomb"}) from None
     except Exception as exc:  # noqa: BLE001 - UnidentifiedImageError, OSError (truncated), ValueError, ...
-        raise _error("image_invalid", 400, problem="undecodable", error=type(exc).__name__) from None
+        raise errors.IMAGE_INVALID({"problem": "undecodable", "error": type(exc).__name__}) from None
     if arr.ndim != 3 or min(arr.shape[:2]) < 16:
-        raise _error("image_invalid", 400, problem="too_small")
+        raise errors.IMAGE_INVALID({"problem": "too_small"})
     return np.ascontiguousarray(arr)
+
+
+_OTHER_IMAGE_MAGIC = (
+    (b"GIF87a", "GIF"),
+    (b"GIF89a", "GIF"),
+    (b"BM", "BMP"),
+    (b"II*\x00", "TIFF"),
+    (b"MM\x00*", "TIFF"),
+    (b"\x00\x00\x00\x0cjP  ", "JPEG2000"),
+    (b"\xff\x4f\xff\x51", "JPEG2000"),
+)
+
+
+def _unsupported_or_undecodable(data: bytes) -> str:
+    """``unsupported_format`` for an image in a format we do not take, else ``undecodable``."""
+    if any(data.startswith(magic) for magic, _ in _OTHER_IMAGE_MAGIC):
+        return "unsupported_format"
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "unsupported_format"
+    if data[4:8] == b"ftyp" and data[8:12] in (b"heic", b"heix", b"mif1", b"avif", b"msf1"):
+        return "unsupported_format"
+    return "undecodable"
 
 
 def face_sharpness(gray: np.ndarray, box: Box) -> float:
@@ -92,15 +101,15 @@ def encode_reference_photo(data: bytes) -> np.ndarray:
     eng = engine()
     boxes = [b.scaled(1.0 / scale) for b in eng.detect(small, 1)]
     if not boxes:
-        raise _error("no_face")
+        raise errors.NO_FACE()
     main = boxes[0]
     others = [b for b in boxes[1:] if b.width >= OTHER_FACE_REL * main.width]
     if others:
-        raise _error("multiple_faces", faces=1 + len(others))
+        raise errors.MULTIPLE_FACES({"faces": 1 + len(others)})
     if main.width < MIN_FACE_PX:
-        raise _error("face_too_small", face_px=main.width, min_face_px=MIN_FACE_PX)
+        raise errors.FACE_TOO_SMALL({"face_px": main.width, "min_face_px": MIN_FACE_PX})
     gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
     sharp = face_sharpness(gray, main)
     if sharp < MIN_SHARPNESS:
-        raise _error("too_blurry", sharpness=round(sharp, 1), min_sharpness=MIN_SHARPNESS)
+        raise errors.TOO_BLURRY({"sharpness": round(sharp, 1), "min_sharpness": MIN_SHARPNESS})
     return eng.encode(rgb, main)

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from idsvc.core.errors import IdsvcError
+from idsvc.liveness.errors import FACE_MODELS_UNAVAILABLE
 
 
 @dataclass(frozen=True)
@@ -75,13 +75,7 @@ class FaceEngine:
                 import dlib
                 import face_recognition_models as frm
         except Exception as exc:  # pragma: no cover - depends on the environment
-            raise IdsvcError(
-                "face_models_unavailable",
-                "人脸识别模型未安装，服务暂不可用",
-                "Face-recognition models are not installed",
-                status=503,
-                details={"error": type(exc).__name__},
-            ) from exc
+            raise FACE_MODELS_UNAVAILABLE({"error": type(exc).__name__}) from exc
         # Loading the models ourselves (the same files face_recognition's api.py loads) skips its
         # import-time CNN detector load and its quit() when the models package is missing.
         self._dlib = dlib
@@ -117,6 +111,19 @@ class FaceEngine:
         _check_image(image_rgb, rgb=True)
         shape = self._pose5(image_rgb, self._rect(box))
         return np.array(self._encoder.compute_face_descriptor(image_rgb, shape, 1), dtype=np.float64)
+
+    def encode_many(self, images_rgb: list[np.ndarray], boxes: list[Box]) -> list[np.ndarray]:
+        """``encode`` of several faces in one batch through the network: the same numbers (checked
+        bit for bit in tests/liveness/test_units.py), about a third less CPU than one call each."""
+        if not images_rgb:
+            return []
+        for image in images_rgb:
+            _check_image(image, rgb=True)
+        shapes = [
+            self._dlib.full_object_detections([self._pose5(img, self._rect(b))]) for img, b in zip(images_rgb, boxes)
+        ]
+        out = self._encoder.compute_face_descriptor(images_rgb, shapes, 1)
+        return [np.array(d[0], dtype=np.float64) for d in out]
 
 
 _ENGINE: FaceEngine | None = None

@@ -64,7 +64,7 @@ def align(landmarks_xy: np.ndarray) -> np.ndarray:
         return np.zeros_like(lm)
     c, s = axis / iod
     rot = np.array([[c, s], [-s, c]])  # rotates the eye axis onto +x
-    return (lm - (right + left) / 2.0) @ rot.T / iod
+    return np.asarray((lm - (right + left) / 2.0) @ rot.T / iod)
 
 
 def roll_degrees(landmarks_xy: np.ndarray) -> float:

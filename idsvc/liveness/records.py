@@ -14,10 +14,11 @@ from sqlalchemy.orm import Session
 
 from idsvc.core import audit
 from idsvc.core.db import IdRecord, utcnow
-from idsvc.core.errors import conflict, invalid_input
+from idsvc.core.errors import invalid_input
 from idsvc.core.idnumber import normalise, validate
 from idsvc.core.logs import mask_id_number
 from idsvc.liveness.enrol import encode_reference_photo
+from idsvc.liveness.errors import ID_RECORD_EXISTS
 from idsvc.liveness.match import encoding_from_bytes, encoding_to_bytes
 
 MAX_NAME = 100
@@ -51,20 +52,21 @@ def add_id_record(
 ) -> IdRecord:
     """Validate, encode the photo's one face and store the record (409 if it exists, unless ``replace``).
 
+    The photo is analysed before ``db`` is used, so pass a session that has not run a statement yet
+    (as ``Database.session()`` gives): the write transaction then lasts only for the write.
+
     Raises ``IdsvcError``: 400 ``invalid_id_number`` / ``invalid_input`` / ``image_invalid``;
     422 ``no_face`` / ``multiple_faces`` / ``face_too_small`` / ``too_blurry``; 409 ``id_record_exists``.
     """
     number = clean_id_number(id_number)
     name = clean_name(name)
+    # Analyse first, then write: the encoding (up to ~2 s on a 40-MP photo) runs before this
+    # function's first statement, so it never holds the database's write lock (SQLite takes it at
+    # BEGIN IMMEDIATE, i.e. on the first statement of the transaction).
+    encoding = encode_reference_photo(photo)
     existing = db.get(IdRecord, number)
     if existing is not None and not replace:
-        raise conflict(
-            "id_record_exists",
-            "该身份证号已有人脸记录",
-            "An ID record for this ID number already exists",
-            id_number=mask_id_number(number),
-        )
-    encoding = encode_reference_photo(photo)  # the expensive step: after the cheap checks
+        raise ID_RECORD_EXISTS({"id_number": mask_id_number(number)})
     if existing is not None:
         existing.name, existing.encoding, existing.source, existing.created_at = (
             name,

@@ -58,10 +58,13 @@ class Track:
     duration_s: float
     rotation: int
     timings: dict[str, float] = field(default_factory=dict)
+    # (N, 6): mean Y, U, V of the face's skin (below the eyes, around the nose) then of the
+    # background (the frame's top corners), for the light challenge; NaN where no face.
+    colour: np.ndarray = field(default_factory=lambda: np.zeros((0, 6)))
 
     @property
     def tracked(self) -> np.ndarray:
-        return ~np.isnan(self.landmarks[:, 0, 0])
+        return np.asarray(~np.isnan(self.landmarks[:, 0, 0]))
 
 
 def _box_from_landmarks(lm_px: np.ndarray, w: int, h: int) -> Box:
@@ -126,7 +129,7 @@ def _thumb(gray: np.ndarray) -> np.ndarray:
 
     step = max(1, min(gray.shape) // (2 * THUMB))  # decimate first: INTER_AREA on 720x1280 costs ~1 ms
     t = cv2.resize(gray[::step, ::step], (THUMB, THUMB), interpolation=cv2.INTER_AREA).astype(np.float32)
-    return t - t.mean()  # an exposure change is not a cut
+    return np.asarray(t - t.mean())  # an exposure change is not a cut
 
 
 def _scene_cuts(t: np.ndarray, diffs: np.ndarray) -> list[float]:
@@ -154,7 +157,7 @@ class FaceTracker:
         self.engine = engine
         self.cfg = cfg
 
-    def _detect(self, gray: np.ndarray, thorough: bool = False) -> list[Box]:
+    def detect(self, gray: np.ndarray, thorough: bool = False) -> list[Box]:
         """HOG boxes in stored-pixel coordinates, largest first.
 
         The fast pass works at ``detect_long_side`` without upsampling (finds faces >= 20 % of the
@@ -179,132 +182,229 @@ class FaceTracker:
         return []
 
     def run(self, frames: Iterable[Frame]) -> Track:
-        cfg = self.cfg
-        ts: list[float] = []
-        lms: list[np.ndarray] = []
-        lumas: list[float] = []
-        sharps: list[float] = []
-        rounds: list[DetectionRound] = []
-        cands: dict[int, Candidate] = {}
-        cuts: list[float] = []
-        box: Box | None = None
-        prev_lm: np.ndarray | None = None
-        next_analyse = 0.0
-        next_detect = 0.0
-        misses = 0
-        n_decoded = 0
-        first_t: float | None = None
-        last_t = 0.0
-        frame_wh = (0, 0)
-        rotation = 0
-        nan_lm = np.full((68, 2), np.nan)
-
-        def no_face(t: float) -> None:
-            # A frame analysed without a face keeps its place in every series, as NaN.
-            ts.append(t)
-            lms.append(nan_lm)
-            lumas.append(float("nan"))
-            sharps.append(float("nan"))
-
-        ears: list[float] = []
-        thumbs_diff: list[float] = []
-        prev_thumb: np.ndarray | None = None
+        """Landmarks, quality and detection rounds of every analysed frame (up to ``landmark_rate_hz``)."""
+        run = _Run(self)
         for frame in frames:
-            n_decoded += 1
-            first_t = frame.t if first_t is None else first_t
-            last_t = frame.t
-            if frame.t + 1e-6 < next_analyse:
-                continue
-            next_analyse = max(next_analyse + 1.0 / cfg.landmark_rate_hz, frame.t)
-            gray = frame.gray
-            h, w = gray.shape
-            thumb = _thumb(gray)
-            thumbs_diff.append(float(np.abs(thumb - prev_thumb).mean()) if prev_thumb is not None else 0.0)
-            prev_thumb = thumb
-            sx, sy = frame.display_scale
-            frame_wh = (round(w * sx), round(h * sy))
-            rotation = frame.rotation
-            if frame.t + 1e-6 >= next_detect:
-                next_detect = frame.t + cfg.detect_interval_s
-                found = self._detect(gray, thorough=box is None)
-                chosen: Box | None = None
-                box_keep = False
-                if found:
-                    if box is None:
-                        chosen = found[0]
-                    else:
-                        best = max(found, key=box.iou)
-                        if box.iou(best) >= 0.3:
-                            chosen = best
-                            # HOG boxes at this scale are quantised (~20 px steps at 720p); when the
-                            # track agrees, keep following the landmarks rather than jumping.
-                            box_keep = box.iou(best) >= 0.6
-                        elif prev_lm is None or misses >= 1:
-                            chosen = found[0]
-                            cuts.append(frame.t)  # the face we tracked is gone and another is there
-                misses = 0 if chosen is not None else misses + 1
-                if chosen is not None and not box_keep:
-                    box = chosen
-                elif misses >= 2:
-                    box = None  # two rounds without confirmation: the face has left
-                main_w = float(chosen.width) if chosen is not None else 0.0
-                others = tuple(b.width / main_w for b in found if chosen is not None and b != chosen)
-                rounds.append(DetectionRound(frame.t, len(found), main_w, others))
-            if box is None:
-                no_face(frame.t)
-                prev_lm = None
-                continue
-            lm_px = self.engine.landmarks(gray, box)
-            lm = lm_px * np.array([sx, sy]) if (sx, sy) != (1.0, 1.0) else lm_px
-            if prev_lm is not None and _implausible(prev_lm, lm):
-                # The landmark model slipped (a box from a bad previous fit, motion blur) or the
-                # face changed: re-anchor on a fresh detection before trusting this frame.
-                found = self._detect(gray)
-                best = max(found, key=box.iou) if found else None
-                if best is None:
-                    box = None
-                    no_face(frame.t)
-                    prev_lm = None
-                    continue
-                lm_px = self.engine.landmarks(gray, best)
-                lm = lm_px * np.array([sx, sy]) if (sx, sy) != (1.0, 1.0) else lm_px
-                box = best
-                if _jumped(prev_lm, lm):
-                    cuts.append(frame.t)  # even a fresh detection jumped: another face, or a splice
-            # Quality and candidates on every other analysed frame (15 Hz is plenty for picking
-            # frames to encode and for the median luma/sharpness); landmarks stay on every frame.
-            quality_frame = len(ts) % 2 == 0
-            luma, sharp = _quality(gray, box) if quality_frame else (float("nan"), float("nan"))
-            ts.append(frame.t)
-            lms.append(lm)
-            lumas.append(luma)
-            sharps.append(sharp)
-            prev_lm = lm
-            if quality_frame:
-                # Encoding candidates, one per bucket: sharp, frontal, eyes open, mouth shut.
-                # Frames with a turned head, closed eyes or a wide mouth drifted up to 0.6 from
-                # the same person's other frames on liveportrait-d3.
-                ear_r, ear_l, gap, yaw, _, _, _ = geometry.signals(lm)
-                ears.append((ear_r + ear_l) / 2.0)
-                eyes_open = min(1.0, ears[-1] / (0.9 * float(np.median(ears))))
-                score = sharp * eyes_open * float(np.exp(-abs(yaw) / 0.15 - gap / 0.25))
-                bucket = int(frame.t / BUCKET_S)
-                held = cands.get(bucket)
-                if held is None or score > held.score:
-                    cands[bucket] = Candidate(frame.t, score, frame, box)
-            box = _box_from_landmarks(lm_px, w, h)
+            run.feed(frame)
+        return run.track()
+
+
+_NAN_LM = np.full((68, 2), np.nan)
+_NAN6 = (float("nan"),) * 6
+
+
+def _colour_boxes(lm_px: np.ndarray, w: int, h: int) -> list[tuple[int, int, int, int]]:
+    """Skin (outer eye corners across, nose bridge to nose base down) and two background corners."""
+    x0, x1 = sorted((int(lm_px[36, 0]), int(lm_px[45, 0])))
+    y0, y1 = sorted((int(lm_px[29, 1]), int(lm_px[33, 1])))
+    c = max(8, min(w, h) // 8)
+    return [(x0, y0, x1, max(y1, y0 + 2)), (0, 0, c, c), (w - c, 0, w, c)]
+
+
+def _colour(frame: Frame, lm_px: np.ndarray) -> tuple[float, ...]:
+    h, w = frame.gray.shape
+    skin, bg1, bg2 = frame.yuv_means(_colour_boxes(lm_px, w, h))
+    bg = tuple((a + b) / 2.0 for a, b in zip(bg1, bg2))
+    return (*skin, *bg)
+
+
+@dataclass
+class _Series:
+    """The per-analysed-frame series; a frame without a face keeps its place, as NaN."""
+
+    t: list[float] = field(default_factory=list)
+    landmarks: list[np.ndarray] = field(default_factory=list)
+    luma: list[float] = field(default_factory=list)
+    sharpness: list[float] = field(default_factory=list)
+    colour: list[tuple[float, ...]] = field(default_factory=list)
+
+    def add(self, t: float, lm: np.ndarray, luma: float, sharp: float, colour: tuple[float, ...] = _NAN6) -> None:
+        self.t.append(t)
+        self.landmarks.append(lm)
+        self.luma.append(luma)
+        self.sharpness.append(sharp)
+        self.colour.append(colour)
+
+    def add_missing(self, t: float) -> None:
+        self.add(t, _NAN_LM, float("nan"), float("nan"))
+
+    def __len__(self) -> int:
+        return len(self.t)
+
+
+@dataclass
+class _Anchor:
+    """The box the landmark model is fed, and the detection rounds that confirm or move it."""
+
+    box: Box | None = None
+    misses: int = 0  # consecutive rounds without a face agreeing with the track
+    next_detect: float = 0.0
+
+    def due(self, t: float) -> bool:
+        return t + 1e-6 >= self.next_detect
+
+    def choose(self, found: list[Box], tracking: bool) -> tuple[Box | None, bool, bool]:
+        """(the detection that is our face or None, keep following the landmarks, a new face appeared)."""
+        if not found:
+            return None, False, False
+        if self.box is None:
+            return found[0], False, False
+        best = max(found, key=self.box.iou)
+        if self.box.iou(best) >= 0.3:
+            # HOG boxes at this scale are quantised (~20 px steps at 720p); when the track agrees,
+            # keep following the landmarks rather than jumping.
+            return best, self.box.iou(best) >= 0.6, False
+        if not tracking or self.misses >= 1:
+            return found[0], False, True  # the face we tracked is gone and another is there
+        return None, False, False
+
+    def update(self, chosen: Box | None, keep: bool) -> None:
+        self.misses = 0 if chosen is not None else self.misses + 1
+        if chosen is not None and not keep:
+            self.box = chosen
+        elif self.misses >= 2:
+            self.box = None  # two rounds without confirmation: the face has left
+
+
+class _Run:
+    """One pass of :class:`FaceTracker` over a clip: the state that used to live in ``run``'s locals."""
+
+    def __init__(self, tracker: FaceTracker) -> None:
+        self.tracker = tracker
+        self.cfg = tracker.cfg
+        self.series = _Series()
+        self.rounds: list[DetectionRound] = []
+        self.candidates: dict[int, Candidate] = {}
+        self.cuts: list[float] = []
+        self.anchor = _Anchor()
+        self.prev_lm: np.ndarray | None = None
+        self.next_analyse = 0.0
+        self.n_decoded = 0
+        self.first_t: float | None = None
+        self.last_t = 0.0
+        self.frame_wh = (0, 0)
+        self.rotation = 0
+        self.ears: list[float] = []
+        self.thumb_diffs: list[float] = []
+        self.prev_thumb: np.ndarray | None = None
+
+    # -- per frame ---------------------------------------------------------------------------
+    def feed(self, frame: Frame) -> None:
+        self.n_decoded += 1
+        self.first_t = frame.t if self.first_t is None else self.first_t
+        self.last_t = frame.t
+        if frame.t + 1e-6 < self.next_analyse:
+            return
+        self.next_analyse = max(self.next_analyse + 1.0 / self.cfg.landmark_rate_hz, frame.t)
+        gray = frame.gray
+        self._scene(gray)
+        h, w = gray.shape
+        sx, sy = frame.display_scale
+        self.frame_wh = (round(w * sx), round(h * sy))
+        self.rotation = frame.rotation
+        if self.anchor.due(frame.t):
+            self._detection_round(gray, frame.t)
+        if self.anchor.box is None:
+            self._lost(frame.t)
+            return
+        fitted = self._fit(frame, self.anchor.box)
+        if fitted is None:
+            return
+        lm_px, lm = fitted
+        self._record(frame, gray, lm, _colour(frame, lm_px))
+        self.anchor.box = _box_from_landmarks(lm_px, w, h)
+
+    def _scene(self, gray: np.ndarray) -> None:
+        thumb = _thumb(gray)
+        self.thumb_diffs.append(float(np.abs(thumb - self.prev_thumb).mean()) if self.prev_thumb is not None else 0.0)
+        self.prev_thumb = thumb
+
+    def _detection_round(self, gray: np.ndarray, t: float) -> None:
+        anchor = self.anchor
+        anchor.next_detect = t + self.cfg.detect_interval_s
+        found = self.tracker.detect(gray, thorough=anchor.box is None)
+        chosen, keep, new_face = anchor.choose(found, tracking=self.prev_lm is not None)
+        if new_face:
+            self.cuts.append(t)
+        anchor.update(chosen, keep)
+        main_w = float(chosen.width) if chosen is not None else 0.0
+        others = tuple(b.width / main_w for b in found if chosen is not None and b != chosen)
+        self.rounds.append(DetectionRound(t, len(found), main_w, others))
+
+    def _lost(self, t: float) -> None:
+        self.series.add_missing(t)
+        self.prev_lm = None
+
+    def _landmarks(self, frame: Frame, box: Box) -> tuple[np.ndarray, np.ndarray]:
+        """(landmarks in stored pixels, the same in display coordinates)."""
+        lm_px = self.tracker.engine.landmarks(frame.gray, box)
+        sx, sy = frame.display_scale
+        return lm_px, (lm_px * np.array([sx, sy]) if (sx, sy) != (1.0, 1.0) else lm_px)
+
+    def _fit(self, frame: Frame, box: Box) -> tuple[np.ndarray, np.ndarray] | None:
+        """This frame's landmarks, re-anchored on a fresh detection if they jumped; None when lost."""
+        lm_px, lm = self._landmarks(frame, box)
+        prev = self.prev_lm
+        if prev is None or not _implausible(prev, lm):
+            return lm_px, lm
+        # The landmark model slipped (a box from a bad previous fit, motion blur) or the face
+        # changed: re-anchor on a fresh detection before trusting this frame.
+        found = self.tracker.detect(frame.gray)
+        if not found:
+            self.anchor.box = None
+            self._lost(frame.t)
+            return None
+        best = max(found, key=box.iou)
+        lm_px, lm = self._landmarks(frame, best)
+        self.anchor.box = best
+        if _jumped(prev, lm):
+            self.cuts.append(frame.t)  # even a fresh detection jumped: another face, or a splice
+        return lm_px, lm
+
+    def _record(self, frame: Frame, gray: np.ndarray, lm: np.ndarray, colour: tuple[float, ...]) -> None:
+        box = self.anchor.box
+        assert box is not None
+        # Quality and candidates on every other analysed frame (15 Hz is plenty for picking
+        # frames to encode and for the median luma/sharpness); landmarks stay on every frame.
+        quality_frame = len(self.series) % 2 == 0
+        luma, sharp = _quality(gray, box) if quality_frame else (float("nan"), float("nan"))
+        self.series.add(frame.t, lm, luma, sharp, colour)
+        self.prev_lm = lm
+        if quality_frame:
+            self._candidate(frame, box, lm, sharp)
+
+    def _candidate(self, frame: Frame, box: Box, lm: np.ndarray, sharp: float) -> None:
+        """Encoding candidates, one per bucket: sharp, frontal, eyes open, mouth shut.
+
+        Frames with a turned head, closed eyes or a wide mouth drifted up to 0.6 from the same
+        person's other frames on liveportrait-d3.
+        """
+        ear_r, ear_l, gap, yaw, _, _, _ = geometry.signals(lm)
+        self.ears.append((ear_r + ear_l) / 2.0)
+        eyes_open = min(1.0, self.ears[-1] / (0.9 * float(np.median(self.ears))))
+        score = sharp * eyes_open * float(np.exp(-abs(yaw) / 0.15 - gap / 0.25))
+        bucket = int(frame.t / BUCKET_S)
+        held = self.candidates.get(bucket)
+        if held is None or score > held.score:
+            self.candidates[bucket] = Candidate(frame.t, score, frame, box)
+
+    # -- the result --------------------------------------------------------------------------
+    def track(self) -> Track:
+        s, n = self.series, self.n_decoded
+        t = np.array(s.t, dtype=np.float64)
         return Track(
-            t=np.array(ts, dtype=np.float64),
-            landmarks=np.array(lms, dtype=np.float64).reshape(-1, 68, 2),
-            luma=np.array(lumas, dtype=np.float64),
-            sharpness=np.array(sharps, dtype=np.float64),
-            rounds=rounds,
-            candidates=cands,
-            cuts=sorted(set(round(c, 3) for c in cuts)),
-            scene_cuts=_scene_cuts(np.array(ts, dtype=np.float64), np.array(thumbs_diff)),
-            frame_wh=frame_wh,
-            frames_decoded=n_decoded,
+            t=t,
+            landmarks=np.array(s.landmarks, dtype=np.float64).reshape(-1, 68, 2),
+            luma=np.array(s.luma, dtype=np.float64),
+            sharpness=np.array(s.sharpness, dtype=np.float64),
+            rounds=self.rounds,
+            candidates=self.candidates,
+            cuts=sorted(set(round(c, 3) for c in self.cuts)),
+            scene_cuts=_scene_cuts(t, np.array(self.thumb_diffs)),
+            frame_wh=self.frame_wh,
+            frames_decoded=n,
             # last timestamp plus one mean frame interval: 90 frames at 30 fps = 3.0 s
-            duration_s=(last_t - (first_t or 0.0)) * n_decoded / (n_decoded - 1) if n_decoded > 1 else 0.0,
-            rotation=rotation,
+            duration_s=(self.last_t - (self.first_t or 0.0)) * n / (n - 1) if n > 1 else 0.0,
+            rotation=self.rotation,
+            colour=np.array(s.colour, dtype=np.float64).reshape(-1, 6),
         )

@@ -52,6 +52,8 @@ class VideoInfo:
     duration_s: float | None  # from the headers; None when the container does not say
     sar: float = 1.0  # sample (pixel) aspect ratio
     decoder: str = "pyav"
+    # Container tags (creation_time, encoder, major_brand, handler_name, ...), as the file states them.
+    tags: dict[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -63,6 +65,7 @@ class VideoInfo:
             "fps": None if self.fps is None else round(self.fps, 3),
             "duration_s": None if self.duration_s is None else round(self.duration_s, 3),
             "decoder": self.decoder,
+            "tags": dict(self.tags),
         }
 
 
@@ -80,6 +83,40 @@ class Frame:
     @property
     def rotation(self) -> int:
         return self._rotation
+
+    def yuv_means(self, boxes: list[tuple[int, int, int, int]]) -> list[tuple[float, float, float]]:
+        """Mean (Y, U, V) of each box ``(x0, y0, x1, y1)`` in upright stored pixels (U, V centred on 0).
+
+        Reads the decoded chroma planes directly (quarter size for 4:2:0), so the light check costs
+        microseconds a frame; other formats convert only the boxes.
+        """
+        import cv2
+
+        src = self._source
+        planes = None
+        if not isinstance(src, np.ndarray) and src is not None and src.format.name in ("yuv420p", "yuvj420p"):
+            planes = [
+                np.rot90(np.frombuffer(p, np.uint8).reshape(p.height, p.line_size)[:, : p.width], self._rotation // 90)
+                for p in src.planes[1:3]
+            ]
+        out = []
+        h, w = self.gray.shape
+        for x0, y0, x1, y1 in boxes:
+            x0, x1 = max(0, min(w, x0)), max(0, min(w, x1))
+            y0, y1 = max(0, min(h, y0)), max(0, min(h, y1))
+            if x1 - x0 < 2 or y1 - y0 < 2:
+                out.append((float("nan"),) * 3)
+                continue
+            y = float(self.gray[y0:y1, x0:x1].mean())
+            if planes is not None:
+                u = float(planes[0][y0 // 2 : (y1 + 1) // 2, x0 // 2 : (x1 + 1) // 2].mean()) - 128.0
+                v = float(planes[1][y0 // 2 : (y1 + 1) // 2, x0 // 2 : (x1 + 1) // 2].mean()) - 128.0
+            else:
+                roi = self.rgb()[y0:y1, x0:x1] if not isinstance(src, np.ndarray) else src[y0:y1, x0:x1][:, :, ::-1]
+                yuv = cv2.cvtColor(np.ascontiguousarray(roi), cv2.COLOR_RGB2YUV).reshape(-1, 3).mean(axis=0)
+                u, v = float(yuv[1]) - 128.0, float(yuv[2]) - 128.0
+            out.append((y, u, v))
+        return out
 
     def rgb(self) -> np.ndarray:
         """(H, W, 3) uint8 RGB, upright, square pixels."""
@@ -142,13 +179,27 @@ def probe(path: Path, cfg: LivenessConfig) -> VideoInfo:
             elif container.duration is not None:
                 duration = container.duration / 1_000_000.0
             sar = stream.sample_aspect_ratio or Fraction(1)
+            tags = _tags(container.metadata, stream.metadata)
     except VideoRejected:
         raise
     except Exception as exc:  # noqa: BLE001 - av.error.* for corrupt/unsupported input
         return _probe_cv2(path, kind, cfg, error=type(exc).__name__)
     if codec not in ALLOWED_CODECS:
         raise VideoRejected("video_invalid", "unsupported_codec", codec=codec)
-    return _checked(VideoInfo(kind, codec, width, height, fps, duration, float(sar)), cfg)
+    return _checked(VideoInfo(kind, codec, width, height, fps, duration, float(sar), tags=tags), cfg)
+
+
+_TAGS = ("creation_time", "encoder", "major_brand", "compatible_brands", "handler_name", "com.android.version")
+
+
+def _tags(*metadata: Any) -> dict[str, str]:
+    """The provenance tags we keep (first found wins: container, then stream), each at most 100 chars."""
+    out: dict[str, str] = {}
+    for md in metadata:
+        for key in _TAGS:
+            if key not in out and md and key in md:
+                out[key] = str(md[key])[:100]
+    return out
 
 
 def _display_scale(sar: float, rotation: int) -> tuple[float, float]:
@@ -244,7 +295,7 @@ def _luma(frame: Any) -> np.ndarray:
     if frame.format.name in _Y8_FORMATS:
         plane = frame.planes[0]
         return np.frombuffer(plane, np.uint8).reshape(plane.height, plane.line_size)[:, : plane.width]
-    return frame.to_ndarray(format="gray")  # e.g. 10-bit HDR from iPhones: slower but correct
+    return np.asarray(frame.to_ndarray(format="gray"))  # e.g. 10-bit HDR from iPhones: slower but correct
 
 
 def _iter_cv2(path: Path, cfg: LivenessConfig) -> Iterator[Frame]:

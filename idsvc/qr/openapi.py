@@ -7,7 +7,7 @@ from typing import Any
 from idsvc.qr import sessions
 from idsvc.webkit.openapi import error_responses, json_body, ok
 
-_SESSION = {
+_SESSION: dict[str, Any] = {
     "type": "object",
     "properties": {
         "session_id": {"type": "string"},
@@ -70,7 +70,7 @@ def _openapi() -> dict[str, Any]:
                         },
                     }
                 ),
-                "responses": {"201": ok("created", created), **error_responses(400, 401, 403, 404, 429)},
+                "responses": {"201": ok("created", created), **error_responses(400, 401, 403, 404, 429, 503)},
             }
         },
         "/v1/sessions/{session_id}": {
@@ -88,7 +88,7 @@ def _openapi() -> dict[str, Any]:
                 "summary": "Cancel the session",
                 "security": [{"pollToken": []}, {"apiKey": []}],
                 "parameters": _SID,
-                "responses": {"200": ok("cancelled", _SESSION), **error_responses(403, 404, 409, 410)},
+                "responses": {"200": ok("cancelled", _SESSION), **error_responses(403, 404, 409, 410, 503)},
             },
         },
         "/v1/sessions/{session_id}/consume": {
@@ -102,12 +102,15 @@ def _openapi() -> dict[str, Any]:
                         "application/json": {
                             "schema": {
                                 "type": "object",
-                                "properties": {"member_id": {"type": "string"}, "purpose": {"type": "string"}},
+                                "properties": {
+                                    "member_id": {"type": "string", "minLength": 1, "maxLength": 64},
+                                    "purpose": {"type": "string", "minLength": 1, "maxLength": 32},
+                                },
                             }
                         }
                     },
                 },
-                "responses": {"200": ok("consumed", _SESSION), **error_responses(400, 401, 403, 404, 409)},
+                "responses": {"200": ok("consumed", _SESSION), **error_responses(400, 401, 403, 404, 409, 503)},
             }
         },
         "/v1/sessions/{session_id}/qr.png": {

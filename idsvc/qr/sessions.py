@@ -1,4 +1,4 @@
-"""The verification session state machine, as pure functions on plain dicts.
+"""The verification session state machine, as data: states, steps and the one table that joins them.
 
 ::
 
@@ -7,25 +7,65 @@
        │                                                             └── retryable ─────┘ (new challenge, ≤ 3 tries)
        └── any non-final state ──▶ expired | cancelled
 
-Each function takes the current record and ``now`` (epoch seconds) and returns the next record,
-or raises :class:`IdsvcError`.  Storage, audit and HTTP live elsewhere (``service.py``).
+A session is a frozen :class:`Session` record; each function takes the record and ``now`` (epoch
+seconds) and returns the next record (or None for "no change"), or raises a catalogued error.
+Storage, audit and HTTP live elsewhere (``service.py``).  The record's JSON (``to_json``) is what
+Redis holds; ``from_json`` also reads records written before a field existed.
+
+The ``challenge`` is an opaque JSON value chosen by the liveness feature (a name today, an object
+describing a sequence of prompts tomorrow): it is stored and handed back, never interpreted here.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hmac
 import secrets
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+from types import MappingProxyType
 from typing import Any
 
-from idsvc.core.errors import IdsvcError, conflict
+from idsvc.core.errors import IdsvcError
+from idsvc.qr import errors
 
-PENDING, SCANNED, CONFIRMED, VERIFYING = "pending", "scanned", "confirmed", "verifying"
-VERIFIED, FAILED, EXPIRED, CANCELLED = "verified", "failed", "expired", "cancelled"
-STATES = (PENDING, SCANNED, CONFIRMED, VERIFYING, VERIFIED, FAILED, EXPIRED, CANCELLED)
+#: What the liveness feature chose for the member to do: any JSON value, passed through untouched.
+Challenge = Any
+
+
+class SessionState(StrEnum):
+    PENDING = "pending"
+    SCANNED = "scanned"
+    CONFIRMED = "confirmed"
+    VERIFYING = "verifying"
+    VERIFIED = "verified"
+    FAILED = "failed"
+    EXPIRED = "expired"
+    CANCELLED = "cancelled"
+
+
+PENDING, SCANNED, CONFIRMED, VERIFYING = (
+    SessionState.PENDING,
+    SessionState.SCANNED,
+    SessionState.CONFIRMED,
+    SessionState.VERIFYING,
+)
+VERIFIED, FAILED, EXPIRED, CANCELLED = (
+    SessionState.VERIFIED,
+    SessionState.FAILED,
+    SessionState.EXPIRED,
+    SessionState.CANCELLED,
+)
+STATES = tuple(SessionState)
 FINAL = frozenset({VERIFIED, FAILED, EXPIRED, CANCELLED})
+OPEN = frozenset(STATES) - FINAL
 PURPOSES = ("login", "reverify", "register", "transfer", "change", "seal_signature", "resign")
 
 MAX_ATTEMPTS = 3
+#: How long past the deadline an analysis that began in time may still finish (its result stands);
+#: after this a session stuck in ``verifying`` (a crashed worker) expires like any other.
+VERIFY_GRACE = 120.0
 # Failures the member can fix by recording again (light, framing, doing the action); the rest
 # (a photo, a face swap, another person, no ID record) end the session at once.
 RETRYABLE = frozenset(
@@ -40,156 +80,253 @@ RETRYABLE = frozenset(
         "too_dark",
         "too_blurry",
         "challenge_not_performed",
+        # The screen's colours were not seen on the face: a dim screen or bright daylight can
+        # cause it too, so the member may try again (each try counts toward the member's limit).
+        "light_challenge_failed",
     }
 )
 
-Session = dict[str, Any]
+
+class Step(StrEnum):
+    SCAN = "scan"
+    CONFIRM = "confirm"
+    WRONG_NUMBER = "wrong_number"
+    BEGIN_VERIFYING = "begin_verifying"
+    PASS = "pass"
+    RETRY = "retry"
+    FAIL = "fail"
+    CONSUME = "consume"
+    EXPIRE = "expire"
+    CANCEL = "cancel"
+
+
+@dataclass(frozen=True)
+class Transition:
+    sources: frozenset[SessionState]
+    target: SessionState
+
+
+TRANSITIONS: MappingProxyType[Step, Transition] = MappingProxyType(
+    {
+        Step.SCAN: Transition(frozenset({PENDING}), SCANNED),
+        Step.CONFIRM: Transition(frozenset({SCANNED}), CONFIRMED),
+        Step.WRONG_NUMBER: Transition(frozenset({SCANNED}), FAILED),
+        Step.BEGIN_VERIFYING: Transition(frozenset({CONFIRMED}), VERIFYING),
+        Step.PASS: Transition(frozenset({VERIFYING}), VERIFIED),
+        Step.RETRY: Transition(frozenset({VERIFYING}), CONFIRMED),
+        Step.FAIL: Transition(frozenset({VERIFYING}), FAILED),
+        Step.CONSUME: Transition(frozenset({VERIFIED}), VERIFIED),
+        Step.EXPIRE: Transition(OPEN, EXPIRED),
+        Step.CANCEL: Transition(OPEN, CANCELLED),
+    }
+)
+
+
+@dataclass(frozen=True)
+class Session:
+    """One verification session.  ``failure`` is the code of what ended it, if it failed."""
+
+    session_id: str
+    member_id: str
+    purpose: str
+    status: SessionState
+    version: int
+    created_at: float
+    updated_at: float
+    expires_at: float
+    match_code: str
+    choices: tuple[str, ...]
+    desktop: dict[str, str] = field(default_factory=dict)
+    poll_token_hash: str = ""
+    openid: str | None = None
+    scanned_at: float | None = None
+    confirmed_at: float | None = None
+    verifying_since: float | None = None
+    verified_at: float | None = None
+    finished_at: float | None = None
+    consumed_at: float | None = None
+    failure: str | None = None
+    challenge: Challenge = None
+    attempts: int = 0
+    last_reason: str | None = None
+    # What the passed verification proved: "sequence+light", "sequence" or "single_action".
+    assurance: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """The stored form (the shape Redis has always held: ``failure`` is ``{"code": …}``)."""
+        data = dataclasses.asdict(self)
+        data["status"] = self.status.value
+        data["choices"] = list(self.choices)
+        data["desktop"] = dict(self.desktop)
+        data["failure"] = None if self.failure is None else {"code": self.failure}
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Session:
+        names = {f.name for f in dataclasses.fields(cls)}
+        values = {k: v for k, v in data.items() if k in names}
+        values["status"] = SessionState(data["status"])
+        values["choices"] = tuple(str(c) for c in data.get("choices") or ())
+        values["desktop"] = dict(data.get("desktop") or {})
+        failure = data.get("failure")
+        values["failure"] = failure.get("code") if isinstance(failure, dict) else failure
+        return cls(**values)
+
+    @property
+    def is_final(self) -> bool:
+        return self.status in FINAL
 
 
 def new_session(
-    session_id: str, member_id: str, purpose: str, desktop: dict[str, str], now: float, ttl: int
+    session_id: str,
+    member_id: str,
+    purpose: str,
+    desktop: dict[str, str],
+    now: float,
+    ttl: int,
+    *,
+    poll_token_hash: str = "",
 ) -> Session:
     """A fresh ``pending`` session with a match code and two decoys for the phone to choose from."""
     rng = secrets.SystemRandom()
     codes = rng.sample(range(10, 100), 3)
-    return {
-        "session_id": session_id,
-        "member_id": member_id,
-        "purpose": purpose,
-        "status": PENDING,
-        "version": 1,
-        "created_at": now,
-        "updated_at": now,
-        "expires_at": now + ttl,
-        "desktop": desktop,
-        "match_code": str(codes[0]),
-        "choices": [str(c) for c in sorted(codes)],
-        "openid": None,
-        "scanned_at": None,
-        "confirmed_at": None,
-        "finished_at": None,
-        "failure": None,
-        "challenge": None,
-        "attempts": 0,
-        "verified_at": None,
-        "last_reason": None,
-    }
-
-
-def is_expired(s: Session, now: float) -> bool:
-    return s["status"] not in FINAL and now >= s["expires_at"]
-
-
-def _advance(s: Session, status: str, now: float, **changes: Any) -> Session:
-    nxt = {**s, **changes, "status": status, "version": s["version"] + 1, "updated_at": now}
-    if status in FINAL:
-        nxt["finished_at"] = now
-    return nxt
-
-
-def _require_live(s: Session, now: float) -> None:
-    if is_expired(s, now) or s["status"] == EXPIRED:
-        raise session_expired()
-    if s["status"] == CANCELLED:
-        raise IdsvcError(
-            "session_cancelled",
-            "本次验证已取消，请在电脑上重新发起",
-            "This verification was cancelled; start again on the computer",
-            status=409,
-        )
-    if s["status"] in FINAL:
-        raise conflict(
-            "session_finished", "本次验证已结束", "This verification has already finished", status=s["status"]
-        )
-
-
-def session_expired() -> IdsvcError:
-    return IdsvcError(
-        "session_expired", "二维码已过期，请刷新", "The QR code has expired; refresh the page", status=410
+    return Session(
+        session_id=session_id,
+        member_id=member_id,
+        purpose=purpose,
+        status=PENDING,
+        version=1,
+        created_at=now,
+        updated_at=now,
+        expires_at=now + ttl,
+        match_code=str(codes[0]),
+        choices=tuple(str(c) for c in sorted(codes)),
+        desktop=dict(desktop),
+        poll_token_hash=poll_token_hash,
+        consumed_at=None,
     )
 
 
+def invalid_state(s: Session) -> IdsvcError:
+    return errors.INVALID_STATE({"status": s.status.value}, state=s.status.value)
+
+
+def deadline(s: Session) -> float | None:
+    """When ``s`` expires: never once final; a session being verified gets ``VERIFY_GRACE`` more."""
+    if s.status in FINAL:
+        return None
+    if s.status == VERIFYING and s.verifying_since is not None:
+        return max(s.expires_at, s.verifying_since + VERIFY_GRACE)
+    return s.expires_at
+
+
+def is_expired(s: Session, now: float) -> bool:
+    end = deadline(s)
+    return end is not None and now >= end
+
+
+def _advance(s: Session, step: Step, now: float, **changes: Any) -> Session:
+    transition = TRANSITIONS[step]
+    if s.status not in transition.sources:
+        raise invalid_state(s)
+    finishes = transition.target in FINAL and s.status not in FINAL
+    return dataclasses.replace(
+        s,
+        **changes,
+        status=transition.target,
+        version=s.version + 1,
+        updated_at=now,
+        finished_at=now if finishes else s.finished_at,
+    )
+
+
+def _require_live(s: Session, now: float) -> None:
+    if is_expired(s, now) or s.status == EXPIRED:
+        raise errors.SESSION_EXPIRED()
+    if s.status == CANCELLED:
+        raise errors.SESSION_CANCELLED()
+    if s.status in FINAL:
+        raise errors.SESSION_FINISHED({"status": s.status.value})
+
+
+def _require_phone(s: Session, openid: str) -> None:
+    if s.openid is None or not hmac.compare_digest(s.openid.encode(), openid.encode()):
+        raise errors.NOT_YOUR_SESSION()
+
+
 def expire(s: Session, now: float) -> Session | None:
-    """The expired record if ``s`` has run out of time, else None (no change)."""
-    return _advance(s, EXPIRED, now, failure={"code": "session_expired"}) if is_expired(s, now) else None
+    """The expired record if ``s`` has run out of time, else None (no change).
+
+    A session still ``verifying`` past its grace lost its analysis (a worker died and the job was
+    not re-delivered in time): it fails with ``analysis_error`` rather than hanging or looking
+    like the member's own delay.
+    """
+    if not is_expired(s, now):
+        return None
+    if s.status == VERIFYING:
+        return _advance(s, Step.FAIL, now, failure="analysis_error", last_reason="analysis_error", verifying_since=None)
+    return _advance(s, Step.EXPIRE, now, failure="session_expired")
 
 
 def scan(s: Session, openid: str, now: float) -> Session | None:
     """pending → scanned by ``openid``.  The same phone scanning again changes nothing."""
     _require_live(s, now)
-    if s["openid"] is not None:
-        if hmac.compare_digest(s["openid"], openid):
+    if s.openid is not None:
+        if hmac.compare_digest(s.openid.encode(), openid.encode()):
             return None
-        raise conflict(
-            "already_scanned", "二维码已被其他微信扫描", "This QR code has already been scanned by another WeChat user"
-        )
-    if s["status"] != PENDING:
-        raise conflict(
-            "invalid_state", "当前状态不允许此操作", f"Not allowed in state {s['status']}", status=s["status"]
-        )
-    return _advance(s, SCANNED, now, openid=openid, scanned_at=now)
+        raise errors.ALREADY_SCANNED()
+    return _advance(s, Step.SCAN, now, openid=openid, scanned_at=now)
 
 
-def confirm(s: Session, openid: str, code: str, now: float, challenge: str | None = None) -> Session:
+def confirm(s: Session, openid: str, code: str, now: float, challenge: Challenge = None) -> Session:
     """scanned → confirmed when the phone picks the desktop's number; a wrong pick fails the session.
 
     Failing (rather than allowing retries) is the QRLJacking defence: an attacker who relays a
     victim's QR has one blind guess in three, then the session is dead.
     """
     _require_live(s, now)
-    if s["openid"] is None or not hmac.compare_digest(s["openid"], openid):
-        raise IdsvcError(
-            "not_your_session",
-            "该验证不属于当前微信用户",
-            "This verification belongs to another WeChat user",
-            status=403,
-        )
-    if s["status"] != SCANNED:
-        raise conflict(
-            "invalid_state", "当前状态不允许此操作", f"Not allowed in state {s['status']}", status=s["status"]
-        )
-    if hmac.compare_digest(s["match_code"].encode(), code.encode()):
-        return _advance(s, CONFIRMED, now, confirmed_at=now, challenge=challenge)
-    return _advance(s, FAILED, now, failure={"code": "match_code_mismatch"})
+    _require_phone(s, openid)
+    if hmac.compare_digest(s.match_code.encode(), code.encode()):
+        return _advance(s, Step.CONFIRM, now, confirmed_at=now, challenge=challenge)
+    return _advance(s, Step.WRONG_NUMBER, now, failure="match_code_mismatch")
 
 
 def begin_verifying(s: Session, openid: str, now: float) -> Session:
     """confirmed → verifying when the phone's video arrives; only one upload at a time gets through."""
     _require_live(s, now)
-    if s["openid"] is None or not hmac.compare_digest(s["openid"], openid):
-        raise IdsvcError(
-            "not_your_session",
-            "该验证不属于当前微信用户",
-            "This verification belongs to another WeChat user",
-            status=403,
-        )
-    if s["status"] == VERIFYING:
-        raise conflict(
-            "verification_in_progress", "正在核验上一段视频，请稍候", "The previous video is still being checked"
-        )
-    if s["status"] != CONFIRMED:
-        raise conflict(
-            "invalid_state", "当前状态不允许此操作", f"Not allowed in state {s['status']}", status=s["status"]
-        )
-    return _advance(s, VERIFYING, now, attempts=s.get("attempts", 0) + 1)
+    _require_phone(s, openid)
+    if s.status == VERIFYING:
+        raise errors.VERIFICATION_IN_PROGRESS()
+    return _advance(s, Step.BEGIN_VERIFYING, now, attempts=s.attempts + 1, verifying_since=now)
 
 
 def finish_verifying(
-    s: Session, passed: bool, reason: str | None, now: float, next_challenge: str | None = None
+    s: Session,
+    passed: bool,
+    reason: str | None,
+    now: float,
+    next_challenge: Challenge = None,
+    assurance: str | None = None,
 ) -> Session:
     """verifying → verified, back to confirmed with a new challenge (retryable, tries left), or failed.
 
-    Not refused after the deadline: the analysis started in time, so its result stands.
+    Not refused after the deadline: the analysis started in time, so its result stands (and the
+    session cannot expire under it for ``VERIFY_GRACE`` seconds, see :func:`deadline`).
     """
-    if s["status"] != VERIFYING:
-        raise conflict(
-            "invalid_state", "当前状态不允许此操作", f"Not allowed in state {s['status']}", status=s["status"]
-        )
     if passed:
-        return _advance(s, VERIFIED, now, verified_at=now, last_reason=None)
-    if reason in RETRYABLE and s.get("attempts", 0) < MAX_ATTEMPTS and now < s["expires_at"]:
-        return _advance(s, CONFIRMED, now, challenge=next_challenge or s.get("challenge"), last_reason=reason)
-    return _advance(s, FAILED, now, failure={"code": reason or "verification_failed"}, last_reason=reason)
+        return _advance(s, Step.PASS, now, verified_at=now, last_reason=None, verifying_since=None, assurance=assurance)
+    if reason in RETRYABLE and s.attempts < MAX_ATTEMPTS and now < s.expires_at:
+        return _advance(
+            s,
+            Step.RETRY,
+            now,
+            challenge=s.challenge if next_challenge is None else next_challenge,
+            last_reason=reason,
+            verifying_since=None,
+        )
+    return _advance(
+        s, Step.FAIL, now, failure=reason or "verification_failed", last_reason=reason, verifying_since=None
+    )
 
 
 def consume(s: Session, purpose: str | None, now: float) -> Session:
@@ -198,42 +335,40 @@ def consume(s: Session, purpose: str | None, now: float) -> Session:
     A portal submitting a sensitive form after re-verification consumes the session, so one face
     verification can never authorise two submissions.
     """
-    if s["status"] != VERIFIED:
-        raise conflict("not_verified", "该验证尚未通过", "This session is not verified", status=s["status"])
-    if s.get("consumed_at") is not None:
-        raise conflict("already_consumed", "该验证结果已被使用", "This verification has already been used")
-    if purpose is not None and purpose != s["purpose"]:
-        raise conflict("purpose_mismatch", "验证用途不符", f"This verification was for {s['purpose']}, not {purpose}")
-    return {**s, "consumed_at": now, "version": s["version"] + 1, "updated_at": now}
+    if s.status != VERIFIED:
+        raise errors.NOT_VERIFIED({"status": s.status.value})
+    if s.consumed_at is not None:
+        raise errors.ALREADY_CONSUMED()
+    if purpose is not None and purpose != s.purpose:
+        raise errors.PURPOSE_MISMATCH(expected=s.purpose, purpose=purpose)
+    return _advance(s, Step.CONSUME, now, consumed_at=now)
 
 
 def cancel(s: Session, now: float) -> Session:
     _require_live(s, now)
-    return _advance(s, CANCELLED, now, failure={"code": "session_cancelled"})
+    return _advance(s, Step.CANCEL, now, failure="session_cancelled")
+
+
+def iso(t: float | None) -> str | None:
+    return None if t is None else datetime.fromtimestamp(t, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def public_view(s: Session) -> dict[str, Any]:
     """What a poller may see: no match code (it shows on the desktop already), no openid."""
-    from datetime import UTC, datetime
-
-    def iso(t: float | None) -> str | None:
-        return (
-            None if t is None else datetime.fromtimestamp(t, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-        )
-
     return {
-        "session_id": s["session_id"],
-        "status": s["status"],
-        "version": s["version"],
-        "purpose": s["purpose"],
-        "member_id": s["member_id"],
-        "expires_at": iso(s["expires_at"]),
-        "scanned_at": iso(s["scanned_at"]),
-        "confirmed_at": iso(s["confirmed_at"]),
-        "finished_at": iso(s["finished_at"]),
-        "failure_reason": (s.get("failure") or {}).get("code"),
-        "verified_at": iso(s.get("verified_at")),
-        "attempts": s.get("attempts", 0),
-        "last_reason": s.get("last_reason"),
-        "consumed_at": iso(s.get("consumed_at")),
+        "session_id": s.session_id,
+        "status": s.status.value,
+        "version": s.version,
+        "purpose": s.purpose,
+        "member_id": s.member_id,
+        "expires_at": iso(s.expires_at),
+        "scanned_at": iso(s.scanned_at),
+        "confirmed_at": iso(s.confirmed_at),
+        "finished_at": iso(s.finished_at),
+        "failure_reason": s.failure,
+        "verified_at": iso(s.verified_at),
+        "attempts": s.attempts,
+        "last_reason": s.last_reason,
+        "consumed_at": iso(s.consumed_at),
+        "assurance": s.assurance,
     }

@@ -11,7 +11,7 @@ import re
 
 from itsdangerous import BadSignature, Signer
 
-from idsvc.core.errors import IdsvcError
+from idsvc.qr import errors
 
 SCAN_SALT = "idsvc.qr.scan"
 _SESSION_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
@@ -26,12 +26,7 @@ def read_scan_token(secret: str, token: str) -> str:
     try:
         value = Signer(secret, salt=SCAN_SALT).unsign(token).decode()
     except (BadSignature, UnicodeDecodeError):
-        raise IdsvcError(
-            "invalid_token",
-            "二维码无效或已被篡改，请重新扫码",
-            "The QR code is invalid or was tampered with; scan again",
-            status=400,
-        ) from None
+        raise errors.INVALID_TOKEN() from None
     if not _SESSION_ID.match(value):
-        raise IdsvcError("invalid_token", "二维码无效", "The QR code is invalid", status=400)
+        raise errors.INVALID_TOKEN()
     return value

@@ -8,15 +8,17 @@ from typing import Any
 from flask import Blueprint, Response, current_app, request, url_for
 from itsdangerous import BadSignature, URLSafeSerializer
 
-from idsvc.core.errors import IdsvcError, forbidden, invalid_input
-from idsvc.qr import render, sessions
+from idsvc.core.errors import WRONG_ROLE, invalid_input, store_unavailable
+from idsvc.qr import errors, limits, render, service, sessions
+from idsvc.qr.errors import SQL_UNAVAILABLE
+from idsvc.qr.limits import RateLimiter
 from idsvc.qr.service import MAX_WAIT, QrSessions
 from idsvc.qr.tokens import make_scan_token
 from idsvc.webkit.auth import bearer_token, current_principal, require_role
-from idsvc.webkit.context import services
+from idsvc.webkit.context import feature_service, services
 from idsvc.webkit.http import (
     int_arg,
-    json_object,
+    json_body,
     json_response,
     no_store,
     string_field,
@@ -28,7 +30,15 @@ IMAGE_SALT = "idsvc.qr.image"
 
 
 def qr_sessions() -> QrSessions:
-    return QrSessions(services())
+    """The app's :class:`QrSessions` (built once by ``feature.register``)."""
+    return feature_service(service.EXTENSION, QrSessions)
+
+
+def _optional_text(body: dict[str, Any], name: str, max_len: int) -> str | None:
+    """An optional string field: absent or null → None; present, it must be a non-empty string."""
+    if body.get(name) is None:
+        return None
+    return string_field(body, name, max_len=max_len)
 
 
 def scan_url(sid: str) -> str:
@@ -54,7 +64,7 @@ def _desktop(body: dict[str, Any]) -> dict[str, str]:
 
 
 def session_body(s: sessions.Session, **extra: Any) -> dict[str, Any]:
-    sid = s["session_id"]
+    sid = s.session_id
     sig = _image_sig(sid)
     base = services().settings.public_url
     return {
@@ -70,7 +80,7 @@ def session_body(s: sessions.Session, **extra: Any) -> dict[str, Any]:
 @require_role("platform")
 def create_session() -> Any:
     """Create a verification session for a member → 201 with poll token, scan URL, QR URLs, match code."""
-    body = json_object()
+    body = json_body()
     member_id = string_field(body, "member_id", max_len=64)
     purpose = string_field(body, "purpose", max_len=32, required=False, default="login")
     if purpose not in sessions.PURPOSES:
@@ -80,11 +90,9 @@ def create_session() -> Any:
     desktop = _desktop(body)
     principal = current_principal()
     assert principal is not None
-    svc = services()
-    if svc.store.hit(svc.store.key("rate", "create", principal.key_id), 60) > svc.settings.rate_limit_per_minute * 10:
-        raise IdsvcError("rate_limited", "请求过于频繁，请稍后再试", "Too many requests; slow down", status=429)
+    feature_service(limits.EXTENSION, RateLimiter).check("create", principal.key_id)
     s, poll_token = qr_sessions().create(principal.actor, member_id, purpose, desktop)
-    return json_response(session_body(s, poll_token=poll_token, match_code=s["match_code"]), 201)
+    return json_response(session_body(s, poll_token=poll_token, match_code=s.match_code), 201)
 
 
 def _authorised_session(session_id: str) -> sessions.Session:
@@ -95,7 +103,7 @@ def _authorised_session(session_id: str) -> sessions.Session:
     if token and token.startswith("idsvc_"):
         principal = current_principal()
         if principal is None or principal.role != "platform":
-            raise forbidden("wrong_role", "当前 API 密钥的角色无权执行此操作", "This endpoint needs role platform")
+            raise WRONG_ROLE(roles="platform")
         return s
     qs.check_poll_token(s, token)
     return s
@@ -108,7 +116,7 @@ def get_session(session_id: str) -> Any:
     version = int_arg("version", 0, 2**31)
     s = _authorised_session(session_id)
     if wait:
-        s = qr_sessions().wait(session_id, s["version"] if version is None else version, wait)
+        s = qr_sessions().wait(session_id, s.version if version is None else version, wait)
     return json_response(sessions.public_view(s))
 
 
@@ -125,9 +133,9 @@ def cancel_session(session_id: str) -> Any:
 @require_role("platform")
 def consume_session(session_id: str) -> Any:
     """Use a ``verified`` session's result exactly once (optionally checking member and purpose)."""
-    body = json_object() if request.content_length else {}
-    member_id = string_field(body, "member_id", max_len=64, required=False) or None
-    purpose = string_field(body, "purpose", max_len=32, required=False) or None
+    body = json_body(optional=True)
+    member_id = _optional_text(body, "member_id", 64)
+    purpose = _optional_text(body, "purpose", 32)
     principal = current_principal()
     assert principal is not None
     return json_response(sessions.public_view(qr_sessions().consume(session_id, principal.actor, purpose, member_id)))
@@ -142,12 +150,10 @@ def _qr_image(session_id: str, kind: str) -> Response:
     if signed_sid != session_id:
         _authorised_session(session_id)
     s = qr_sessions().get(session_id)
-    if s["status"] in sessions.FINAL:
-        raise (
-            sessions.session_expired()
-            if s["status"] == sessions.EXPIRED
-            else IdsvcError("session_finished", "本次验证已结束", "This verification has already finished", status=409)
-        )
+    if s.status == sessions.EXPIRED:
+        raise errors.SESSION_EXPIRED()
+    if s.is_final:
+        raise errors.SESSION_FINISHED({"status": s.status.value})
     url = scan_url(session_id)
     data, mime = (render.png(url), "image/png") if kind == "png" else (render.svg(url), "image/svg+xml")
     return no_store(Response(data, mimetype=mime))
@@ -163,3 +169,13 @@ def qr_png(session_id: str) -> Any:
 def qr_svg(session_id: str) -> Any:
     """The session's QR code as SVG."""
     return _qr_image(session_id, "svg")
+
+
+def _database_unavailable(_exc: Exception) -> Any:
+    """A database outage anywhere in these endpoints (auth included) is a 503, never a 500."""
+    err = store_unavailable()
+    return json_response(err.to_dict(), err.status)
+
+
+for _cls in SQL_UNAVAILABLE:
+    bp.register_error_handler(_cls, _database_unavailable)

@@ -10,7 +10,10 @@ from urllib.parse import urlencode
 
 import requests
 
-from idsvc.core.errors import IdsvcError
+from idsvc.qr import errors
+
+#: WeChat's answers that mean the code itself is bad: invalid, already used, missing.
+CODE_ERRCODES = frozenset({40029, 40163, 41008})
 
 
 @dataclass(frozen=True)
@@ -28,7 +31,7 @@ class WeChatClient:
         return f"{self.oauth_base}oauth2/authorize?{query}#wechat_redirect"
 
     def exchange_code(self, code: str) -> str:
-        """The openid for an OAuth ``code``; raises a 502 IdsvcError with WeChat's errcode."""
+        """The openid for an OAuth ``code``: 400 ``wechat_auth_failed`` if WeChat refuses the code, else 502."""
         try:
             resp = requests.get(
                 f"{self.api_base}sns/oauth2/access_token",
@@ -37,16 +40,9 @@ class WeChatClient:
             )
             data = resp.json()
         except (requests.RequestException, ValueError) as exc:
-            raise IdsvcError(
-                "wechat_unavailable", "微信服务暂时不可用，请稍后重试", "WeChat is unavailable; retry later", status=502
-            ) from exc
+            raise errors.WECHAT_UNAVAILABLE() from exc
         if not isinstance(data, dict) or data.get("errcode") or not data.get("openid"):
             errcode = data.get("errcode") if isinstance(data, dict) else None
-            raise IdsvcError(
-                "wechat_auth_failed",
-                "微信授权失败，请重新扫码",
-                "WeChat authorisation failed; scan again",
-                status=502 if errcode not in (40029, 40163) else 400,
-                details={"wechat_errcode": errcode},
-            )
+            spec = errors.WECHAT_AUTH_FAILED if errcode in CODE_ERRCODES else errors.WECHAT_UNAVAILABLE
+            raise spec({"wechat_errcode": errcode})
         return str(data["openid"])

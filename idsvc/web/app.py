@@ -9,7 +9,7 @@ import uuid
 from typing import Any
 
 from flask import Flask, Response, g, request
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import ClientDisconnected, HTTPException
 
 from idsvc.core import logs
 from idsvc.core.errors import (
@@ -30,6 +30,7 @@ from idsvc.core.settings import Settings
 from idsvc.features import FEATURES
 from idsvc.qr.phone import error_page as phone_error_page
 from idsvc.web import demo, headers, health, openapi
+from idsvc.web.proxy import TrustedProxies, parse_networks
 from idsvc.webkit.context import SERVICES_KEY
 
 log = logging.getLogger("idsvc")
@@ -44,6 +45,9 @@ _HTTP_ERRORS = {
     415: UNSUPPORTED_MEDIA_TYPE,
     429: RATE_LIMITED,
 }
+REQUEST_TIMEOUT = define(
+    "request_timeout", 408, "网络太慢，请求未能完整送达，请重试", "The request body did not arrive in time; retry"
+)
 HTTP_ERROR = define("http_error", 400, "请求无法处理", "The request could not be handled")
 
 
@@ -92,6 +96,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     _install_error_handlers(app)
     _install_request_log(app)
     headers.install(app)
+    app.wsgi_app = TrustedProxies(app.wsgi_app, parse_networks(settings.trusted_proxies))  # type: ignore[method-assign]
     return app
 
 
@@ -114,6 +119,9 @@ def _install_error_handlers(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def _http_error(err: HTTPException) -> Any:
         status = err.code or 500
+        if isinstance(err, ClientDisconnected):
+            # The body ended early: the client went away or stalled past the read timeout.
+            return _idsvc_error(REQUEST_TIMEOUT())
         if status == 413:
             limit = app.config["MAX_CONTENT_LENGTH"]
             if request.content_length is not None and request.content_length <= limit:
@@ -130,6 +138,11 @@ def _install_error_handlers(app: Flask) -> None:
         other = HTTP_ERROR({"http_status": status})
         other.status = status
         return _idsvc_error(other)
+
+    @app.errorhandler(TimeoutError)
+    def _client_too_slow(err: TimeoutError) -> Any:
+        # The client stopped sending its body (see web/serve.py BodyReadTimeout).
+        return _idsvc_error(REQUEST_TIMEOUT())
 
     @app.errorhandler(Exception)
     def _unexpected(err: Exception) -> Any:

@@ -7,8 +7,7 @@ from typing import Any
 from flask import Blueprint, Response, render_template, request
 
 from idsvc.core.db import Member
-from idsvc.qr.service import QrSessions
-from idsvc.qr.views import session_body
+from idsvc.qr.views import qr_sessions, session_body
 from idsvc.webkit.context import services
 from idsvc.webkit.http import json_response
 
@@ -30,5 +29,5 @@ def demo_session() -> Any:
         if db.get(Member, DEMO_MEMBER["member_id"]) is None:
             db.add(Member(**DEMO_MEMBER))
     desktop = {"ip": request.remote_addr or "", "user_agent": request.headers.get("User-Agent", "")[:512]}
-    s, poll_token = QrSessions(svc).create("demo", DEMO_MEMBER["member_id"], "login", desktop)
-    return json_response(session_body(s, poll_token=poll_token, match_code=s["match_code"]), 201)
+    s, poll_token = qr_sessions().create("demo", DEMO_MEMBER["member_id"], "login", desktop)
+    return json_response(session_body(s, poll_token=poll_token, match_code=s.match_code), 201)

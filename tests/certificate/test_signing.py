@@ -66,3 +66,25 @@ def test_masking_and_id_number_facts() -> None:
     assert person_from_id_number("11010519491231002X") == ("女", "1949年12月31日")
     assert person_from_id_number("110101900307851") == ("男", "1990年03月07日")
     assert person_from_id_number("bad") == ("", "")
+
+
+def test_certificate_codes_are_catalogued_and_documented() -> None:
+    import re
+    from pathlib import Path
+
+    import idsvc.features  # noqa: F401  (loads every catalogue)
+    from idsvc.core.errors import catalogue
+
+    owned = {code: spec for code, spec in catalogue().items() if spec.owner == "certificate"}
+    assert {"face_mismatch", "portrait_rejected", "certificate_member_resigned", "member_no_taken"} <= set(owned)
+    root = Path(__file__).parents[2]
+    doc = (root / "docs" / "certificate.md").read_text(encoding="utf-8")
+    table = dict(re.findall(r"^\| `([a-z_]+)` \| (\d{3}) \|", doc, flags=re.MULTILINE))
+    for code, spec in owned.items():
+        assert table.get(code) == str(spec.status), code
+    every = catalogue()
+    for code, status in table.items():
+        assert code in every and str(every[code].status) == status, code
+    for source in (root / "idsvc" / "certificate").glob("*.py"):
+        text = source.read_text(encoding="utf-8")
+        assert not re.search(r"\bIdsvcError\(|\b(not_found|forbidden|conflict)\(", text), source.name

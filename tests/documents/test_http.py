@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from idsvc.core.settings import SealSettings
 from idsvc.documents.models import DocumentFiling
 from tests.factories.documents_defects import clean_seal, clean_signature_scan, recolour_ink
 from tests.factories.documents_synth import to_png
@@ -48,9 +49,8 @@ def test_seal_check_with_template_overrides(client, platform_key: str, docs_dir:
     assert bad.status_code == 400 and bad.get_json()["error"]["code"] == "invalid_input"
 
 
-def test_seal_template_from_env(client, platform_key: str, docs_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("IDSVC_SEAL_SHAPE", "square")
-    monkeypatch.setenv("IDSVC_SEAL_SIZE_MM", "20x10")
+@pytest.mark.settings(seal=SealSettings.from_env({"IDSVC_SEAL_SHAPE": "square", "IDSVC_SEAL_SIZE_MM": "20x10"}))
+def test_seal_template_from_settings(client, platform_key: str, docs_dir: Path) -> None:
     data = sample(docs_dir, "synth_seal_rect20x10_red_ok.png")
     body = _post(client, "/v1/documents/seal/check", data, platform_key, "s.png").get_json()
     assert body["verdict"] == "pass" and body["measurements"]["template"]["height_mm"] == 10
@@ -125,9 +125,12 @@ def test_seal_filing_and_access_by_association(client, platform_key: str, make_k
     r = _post(client, "/v1/members/m-7/seal", to_png(clean_seal(), 300), platform_key, "s.png")
     assert r.status_code == 201, r.get_json()
     text = next(c for c in r.get_json()["result"]["checks"] if c["id"] == "text")
-    assert text["verdict"] == "unable" and "李华" in text["message"]
+    assert text["verdict"] in ("unable", "warn") and "李华" in text["message"]  # blocky strokes, no characters
     assert client.get("/v1/members/m-7/seal", headers={"Authorization": make_key("local", "11")}).status_code == 200
-    assert client.get("/v1/members/m-7/seal", headers={"Authorization": make_key("local", "31")}).status_code == 403
+    other = client.get("/v1/members/m-7/seal", headers={"Authorization": make_key("local", "31")})
+    nobody = client.get("/v1/members/nobody/seal", headers={"Authorization": make_key("local", "31")})
+    assert other.status_code == nobody.status_code == 404  # another association's member looks nonexistent
+    assert other.get_json()["error"] == nobody.get_json()["error"]
     assert client.get("/v1/members/m-7/seal", headers={"Authorization": make_key("national")}).status_code == 200
     wrong = _post(client, "/v1/members/m-7/seal", to_png(clean_seal(26.0), 300), platform_key, "s.png")
     assert wrong.status_code == 422 and "size" in wrong.get_json()["error"]["details"]["failed"]

@@ -109,3 +109,36 @@ def test_truncated_jpeg_is_400(faces_dir: Path) -> None:
     data = (faces_dir / "barack-obama_2.jpg").read_bytes()
     err = error_of(data[: len(data) // 3])
     assert (err.code, err.status) == ("image_invalid", 400)
+
+
+def _encoded(fmt: str, **kw: object) -> bytes:
+    buf = io.BytesIO()
+    Image.new("RGB", (64, 64), (200, 150, 120)).save(buf, format=fmt, **kw)
+    return buf.getvalue()
+
+
+def _apng() -> bytes:
+    buf = io.BytesIO()
+    frames = [Image.new("RGB", (64, 64), c) for c in ((10, 20, 30), (200, 150, 120))]
+    frames[0].save(buf, format="PNG", save_all=True, append_images=frames[1:], duration=100)
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("fmt", ["GIF", "WEBP", "TIFF", "BMP"])
+def test_only_the_documented_formats_are_decoded(fmt: str) -> None:
+    """Issue #9.8: enrolment takes JPEG and PNG only (a GIF used to be decoded)."""
+    with pytest.raises(IdsvcError) as exc:
+        load_photo_rgb(_encoded(fmt))
+    err = exc.value
+    assert (err.code, err.status, err.details["problem"]) == ("image_invalid", 400, "unsupported_format")
+
+
+def test_animated_png_is_refused() -> None:
+    with pytest.raises(IdsvcError) as exc:
+        load_photo_rgb(_apng())
+    assert (exc.value.code, exc.value.details["problem"]) == ("image_invalid", "unsupported_format")
+
+
+def test_jpeg_and_png_still_decode() -> None:
+    for fmt in ("JPEG", "PNG"):
+        assert load_photo_rgb(_encoded(fmt)).shape == (64, 64, 3)

@@ -131,3 +131,20 @@ def test_small_face(tmp_path: Path, d13_blink: Path, d13_reference: np.ndarray) 
 def test_no_face(tmp_path: Path, d13_reference: np.ndarray) -> None:
     wall = [np.full((640, 360, 3), 90 + i % 20, np.uint8) for i in range(60)]
     assert analyse_video(_frames_clip(tmp_path, "wall.mp4", wall, 30.0), "blink", d13_reference).reason == "no_face"
+
+
+def test_batched_encodings_equal_one_by_one(d13_blink: Path) -> None:
+    """The batch the pipeline sends through the encoder gives exactly the one-by-one encodings."""
+    from idsvc.liveness.config import LivenessConfig
+    from idsvc.liveness.faces import engine
+    from idsvc.liveness.video import iter_frames, probe
+
+    cfg = LivenessConfig()
+    frames = [f for i, f in enumerate(iter_frames(d13_blink, probe(d13_blink, cfg), cfg)) if i in (3, 40, 80)]
+    eng = engine()
+    rgbs = [f.rgb() for f in frames]
+    boxes = [eng.detect(rgb, 0)[0] for rgb in rgbs]
+    one_by_one = [eng.encode(rgb, b) for rgb, b in zip(rgbs, boxes)]
+    batched = eng.encode_many(rgbs, boxes)
+    assert len(batched) == 3 and all(np.array_equal(a, b) for a, b in zip(one_by_one, batched))
+    assert eng.encode_many([], []) == []

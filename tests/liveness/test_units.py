@@ -18,6 +18,8 @@ from idsvc.liveness.video import VideoRejected, sniff
 
 ISSUE_REASONS = {
     "video_invalid",
+    "recorded_before_challenge",  # issue #11
+    "light_challenge_failed",  # issue #11
     "too_short",
     "too_long",
     "no_face",

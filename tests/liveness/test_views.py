@@ -75,3 +75,53 @@ def test_roles(client: Any, make_key: Callable[..., str], faces_dir: Path) -> No
     assert post(client, None, photo).status_code == 401
     assert post(client, make_key("local", "11"), photo).status_code == 403
     assert post(client, make_key("national"), photo).status_code == 403
+
+
+def test_gif_is_refused_by_format(client: Any, platform_key: str) -> None:
+    """Issue #9.8: a GIF (not a documented format) is refused before decoding."""
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("RGB", (300, 300), (180, 140, 120)).save(buf, format="GIF")
+    r = post(client, platform_key, buf.getvalue())
+    err = r.get_json()["error"]
+    assert r.status_code == 400 and err["code"] == "image_invalid" and err["details"]["problem"] == "unsupported_format"
+
+
+def test_photo_is_analysed_before_the_write_transaction(
+    client: Any, platform_key: str, faces_dir: Path, services: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue #9.11: no database transaction (SQLite: BEGIN IMMEDIATE, the write lock) is open while
+    the photo is analysed."""
+    from sqlalchemy import event
+
+    from idsvc.liveness import records
+
+    open_tx = [0]
+    during_encode: list[int] = []
+    real = records.encode_reference_photo
+
+    def spy(photo: bytes) -> np.ndarray:
+        during_encode.append(open_tx[0])
+        return real(photo)
+
+    def began(*_: Any) -> None:
+        open_tx[0] += 1
+
+    def ended(*_: Any) -> None:
+        open_tx[0] -= 1
+
+    engine = services.db.engine
+    listeners = [("begin", began), ("commit", ended), ("rollback", ended)]
+    for name, fn in listeners:
+        event.listen(engine, name, fn)
+    monkeypatch.setattr(records, "encode_reference_photo", spy)
+    try:
+        r = post(client, platform_key, (faces_dir / "barack-obama_2.jpg").read_bytes())
+    finally:
+        for name, fn in listeners:
+            event.remove(engine, name, fn)
+    assert r.status_code == 201, r.get_json()
+    assert during_encode == [0]
+    with services.db.session() as db:
+        assert db.get(IdRecord, ID_NUMBER) is not None

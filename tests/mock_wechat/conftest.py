@@ -37,7 +37,7 @@ def fake_clock() -> FakeClock:
 
 @pytest.fixture
 def wechat_app(fake_clock: FakeClock) -> Flask:
-    return create_app(CREDS.appid, CREDS.secret, clock=fake_clock)
+    return create_app(CREDS.appid, CREDS.secret, clock=fake_clock, public_url="https://idsvc.example.com")
 
 
 @pytest.fixture

@@ -101,6 +101,8 @@ def test_cli_serves_prints_base_url_and_never_logs_secrets() -> None:
             "wx_cli",
             "--secret",
             "s3cr3t-cli",
+            "--public-url",
+            "https://a.example",
         ],
         cwd=REPO_ROOT,
         env=env,

@@ -37,8 +37,8 @@ def test_codes_are_unique_per_authorisation(get_code: Callable[..., str]) -> Non
 
 def test_existing_query_and_fragment_are_kept(authorize: Callable[..., requests.Response]) -> None:
     # WeChat appends code/state to the query and leaves a SPA hash route after them.
-    target, query, fragment = location(authorize(redirect_uri="https://h.example/cb?sid=42#/page"))
-    assert target == "https://h.example/cb"
+    target, query, fragment = location(authorize(redirect_uri="https://idsvc.example.com/cb?sid=42#/page"))
+    assert target == "https://idsvc.example.com/cb"
     assert query["sid"] == ["42"] and "code" in query and query["state"] == ["st4te"]
     assert fragment == "/page"
 
@@ -63,11 +63,11 @@ def test_mock_login_sets_the_cookie_a_browser_carries(wechat_server: str, creds:
     with requests.Session() as browser:
         resp = browser.get(
             f"{wechat_server}/_mock/login",
-            params={"openid": "o_browser", "next": "https://idsvc.example.com/after"},
+            params={"openid": "o_browser", "next": "/connect/after?x=1"},
             allow_redirects=False,
             timeout=10,
         )
-        assert resp.status_code == 302 and resp.headers["Location"] == "https://idsvc.example.com/after"
+        assert resp.status_code == 302 and resp.headers["Location"] == "/connect/after?x=1"
         params = {
             "appid": creds.appid,
             "redirect_uri": creds.redirect_uri,
