@@ -27,7 +27,7 @@ from idsvc.certificate.service import CertificateService  # noqa: E402
 from idsvc.core.db import Member  # noqa: E402
 from idsvc.core.services import build_services  # noqa: E402
 from idsvc.core.settings import Settings  # noqa: E402
-from idsvc.documents import filing, seal_template_from_env  # noqa: E402
+from idsvc.documents import SealTemplate, filing  # noqa: E402
 from idsvc.liveness.records import add_id_record  # noqa: E402
 from tests.factories.documents_defects import clean_seal, clean_signature_scan  # noqa: E402
 from tests.factories.documents_synth import to_png  # noqa: E402
@@ -63,9 +63,17 @@ def main() -> int:
         )
         members.set_status(s, mid, {"member_no": "3301230045", "firm": "浙江某某资产评估有限公司"}, actor="bench")
         portraits.file_portrait(s, svc.blobs, mid, (FACES / "deepface-p07_2.jpg").read_bytes(), actor="bench")
-        filing.file_document(s, svc.blobs, mid, "signature", to_png(clean_signature_scan(seed=7)), actor="bench")
-        template = seal_template_from_env().with_overrides(None, None, "张三丰")
-        filing.file_document(s, svc.blobs, mid, "seal", to_png(clean_seal(), 300), actor="bench", template=template)
+    filing.file_document(svc.db, svc.blobs, mid, "signature", to_png(clean_signature_scan(seed=7)), actor="bench")
+    seal = SealTemplate.from_settings(settings.seal)
+    filing.file_document(
+        svc.db,
+        svc.blobs,
+        mid,
+        "seal",
+        to_png(clean_seal(), 300),
+        actor="bench",
+        template=lambda name: seal.with_overrides(None, None, name),
+    )
     cs = CertificateService(settings, svc.db, svc.blobs, svc.clock)
     worst = 0.0
     for fmt in ("pdf", "png"):
