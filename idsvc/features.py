@@ -5,10 +5,11 @@ Adding a feature is one line here (README, "Layout")."""
 from __future__ import annotations
 
 from idsvc.attempts import feature as attempts
+from idsvc.certificate import feature as certificate
 from idsvc.documents import feature as documents
 from idsvc.idchange import feature as idchange
 from idsvc.liveness import feature as liveness
 from idsvc.qr import feature as qr
 
 # attempts before qr: qr's register() takes the attempts service from the app.
-FEATURES = (attempts, qr, liveness, documents, idchange)
+FEATURES = (attempts, qr, liveness, documents, idchange, certificate)

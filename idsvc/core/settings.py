@@ -152,6 +152,10 @@ class Settings:
     webhook_url: str = ""
     webhook_secret: Secret = Secret("")
     rate_limit_per_minute: int = 60
+    # Ed25519 key that signs certificate tokens (base64 of the 32-byte seed or of PKCS#8 DER, or a
+    # PEM).  Empty: derived from ``secret_key`` (development and tests); required in production.
+    cert_signing_key: Secret = Secret("")
+    association_name: str = "中国资产评估协会"
     # Failed face verifications per member, across sessions (#16): this many counted failures
     # within the window lock the member's face verification for the lock-out period; the daily
     # maximum locks it until the next day in `timezone`.
@@ -225,6 +229,11 @@ class Settings:
             raise ConfigError("IDSVC_REDIS_URL is required when IDSVC_ENV=production")
         if mode == "production" and get("WEBHOOK_URL") and not get("WEBHOOK_SECRET"):
             raise ConfigError("IDSVC_WEBHOOK_SECRET is required when IDSVC_WEBHOOK_URL is set in production")
+        cert_key = get("CERT_SIGNING_KEY")
+        if not cert_key and mode == "production":
+            raise ConfigError("IDSVC_CERT_SIGNING_KEY is required when IDSVC_ENV=production")
+        if cert_key:
+            ed25519_seed(cert_key)  # refuse a malformed key at start-up, naming the variable
         challenges = tuple(c.strip() for c in get("CHALLENGES", ",".join(ALL_CHALLENGES)).split(",") if c.strip())
         unknown = [c for c in challenges if c not in ALL_CHALLENGES]
         if unknown or not challenges:
@@ -264,6 +273,8 @@ class Settings:
             webhook_url=get("WEBHOOK_URL"),
             webhook_secret=Secret(get("WEBHOOK_SECRET")),
             rate_limit_per_minute=get_int("RATE_LIMIT_PER_MINUTE", defaults.rate_limit_per_minute),
+            cert_signing_key=Secret(cert_key),
+            association_name=get("ASSOCIATION_NAME") or defaults.association_name,
             face_fails_window_max=get_int("FACE_FAILS_WINDOW_MAX", defaults.face_fails_window_max),
             face_fails_window_s=get_int("FACE_FAILS_WINDOW", defaults.face_fails_window_s),
             face_fails_lockout_s=get_int("FACE_FAILS_LOCKOUT", defaults.face_fails_lockout_s),
@@ -276,6 +287,33 @@ class Settings:
 
     def replace(self, **changes: object) -> Settings:
         return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
+
+
+def ed25519_seed(text: str) -> bytes:
+    """The 32-byte Ed25519 private seed of ``IDSVC_CERT_SIGNING_KEY``: a PEM private key, or base64
+    of the raw 32-byte seed or of a PKCS#8 DER key.  Raises :class:`ConfigError` otherwise."""
+    import base64
+    import binascii
+
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    text = text.strip()
+    try:
+        if text.startswith("-----BEGIN"):
+            key = serialization.load_pem_private_key(text.encode(), password=None)
+        else:
+            raw = base64.b64decode(
+                text + "=" * (-len(text) % 4), altchars=b"-_" if ("-" in text or "_" in text) else None
+            )
+            if len(raw) == 32:
+                return raw
+            key = serialization.load_der_private_key(raw, password=None)
+    except (ValueError, TypeError, binascii.Error) as exc:
+        raise ConfigError(f"IDSVC_CERT_SIGNING_KEY is not an Ed25519 private key: {type(exc).__name__}") from None
+    if not isinstance(key, Ed25519PrivateKey):
+        raise ConfigError("IDSVC_CERT_SIGNING_KEY must be an Ed25519 private key")
+    return key.private_bytes(serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption())
 
 
 def _networks(name: str, spec: str) -> str:

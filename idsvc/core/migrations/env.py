@@ -27,6 +27,9 @@ context.configure(
     compare_type=True,
     compare_server_default=True,
     transaction_per_migration=False,
+    # SQLite's DDL is transactional (our engine opens BEGIN IMMEDIATE); Alembic assumes it is not
+    # and would let a failed multi-step run leave the steps before the failure applied.
+    transactional_ddl=True,
 )
 
 with context.begin_transaction():
