@@ -53,6 +53,10 @@ class Settings:
     webhook_url: str = ""
     webhook_secret: Secret = Secret("")
     rate_limit_per_minute: int = 60
+    # What the member's phone shows (README "The phone (WeChat)").
+    portal_name: str = "会员系统"
+    help_text: str = "如有疑问，请联系所在协会"
+    timezone: str = "Asia/Shanghai"
 
     @property
     def production(self) -> bool:
@@ -117,10 +121,23 @@ class Settings:
             webhook_url=get("WEBHOOK_URL"),
             webhook_secret=Secret(get("WEBHOOK_SECRET")),
             rate_limit_per_minute=get_int("RATE_LIMIT_PER_MINUTE", defaults.rate_limit_per_minute),
+            portal_name=get("PORTAL_NAME") or defaults.portal_name,
+            help_text=get("HELP_TEXT") or defaults.help_text,
+            timezone=_timezone(get("TIMEZONE") or defaults.timezone),
         )
 
     def replace(self, **changes: object) -> Settings:
         return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
+
+
+def _timezone(name: str) -> str:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"IDSVC_TIMEZONE: unknown time zone {name!r} (e.g. Asia/Shanghai)") from None
+    return name
 
 
 def _with_slash(url: str) -> str:

@@ -16,7 +16,7 @@ from idsvc.core.services import Services, build_services
 from idsvc.core.settings import Settings
 from idsvc.features import FEATURES
 from idsvc.qr.phone import error_page as phone_error_page
-from idsvc.web import demo, health, openapi
+from idsvc.web import assets, demo, health, openapi
 from idsvc.webkit.context import SERVICES_KEY
 
 log = logging.getLogger("idsvc")
@@ -63,6 +63,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app.extensions["idsvc_settings"] = settings
 
     app.register_blueprint(health.bp)
+    assets.install(app)  # favicon, template helpers (portal name, help line, reasons, China time)
     app.register_blueprint(openapi.bp)
     for feature in FEATURES:
         feature.register(app)
