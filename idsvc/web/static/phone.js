@@ -70,7 +70,7 @@
 
   // -- Expiry countdown (server's remaining seconds, so a wrong phone clock does not matter) ------------
   var timer = null;
-  var onExpire = [];
+  var onExpire = [], onTick = [];
   function tick() {
     var left = secondsLeft();
     var text = left === Infinity ? "" : "剩余 " + mmss(left);
@@ -78,6 +78,7 @@
       var el = $(id);
       if (el) { el.textContent = text; el.classList.toggle("low", left <= 60); el.dataset.left = String(Math.ceil(left)); }
     });
+    onTick.forEach(function (f) { f(left); });
     if (left <= 0) { clearInterval(timer); onExpire.forEach(function (f) { f(); }); }
   }
   if (deadline !== null && ["pending", "scanned", "confirmed", "verifying"].indexOf(page.status) >= 0) {
@@ -107,6 +108,7 @@
   var MIN_SECONDS = cfg.recordSeconds + 3 + 2; // countdown + recording + a margin for the upload to start
 
   function setPhase(p, message) {
+    if (phase !== p) document.body.dataset.trail = ((document.body.dataset.trail || "") + " " + p).trim();
     phase = p;
     capture.dataset.phase = p;
     document.body.dataset.phase = p;
@@ -131,9 +133,13 @@
       button.textContent = "时间不够了，请在电脑上刷新二维码";
     }
   }
+  onTick.push(function (left) {
+    if (phase === "ready" && left < MIN_SECONDS && !button.disabled) setPhase("ready");
+  });
   function setProgress(fraction) {
     var pct = Math.max(0, Math.min(100, Math.round(fraction * 100)));
     progress.dataset.percent = String(pct);
+    document.body.dataset.progress = String(pct);
     progress.setAttribute("aria-valuenow", String(pct));
     progress.firstElementChild.style.width = pct + "%";
     if (phase === "uploading") text.textContent = "正在上传 " + pct + "%";
@@ -248,6 +254,7 @@
   function record() {
     if (phase !== "ready" || !stream) return;
     if (secondsLeft() < MIN_SECONDS) { setPhase("ready"); return; }
+    delete document.body.dataset.verify;
     setPhase("countdown", "请看着屏幕，准备做动作");
     countdown(3, function () {
       if (!stream) return;
@@ -284,6 +291,7 @@
   function upload(blob, name) {
     if (xhr) return; // one upload at a time
     lastUpload = {blob: blob, name: name};
+    delete document.body.dataset.verify;
     retryCard.classList.add("hidden");
     setPhase("uploading", "正在上传 0%");
     setProgress(0);
