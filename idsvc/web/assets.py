@@ -21,7 +21,7 @@ def favicon() -> Any:
 
 
 def browser_name(user_agent: str | None) -> str:
-    """"Chrome 浏览器（Windows 电脑）": the desktop in the member's terms."""
+    """ "Chrome 浏览器（Windows 电脑）": the desktop in the member's terms."""
     ua = user_agent or ""
     name = next(
         (

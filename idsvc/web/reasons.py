@@ -29,15 +29,26 @@ def _r(title: str, advice: str = "", steps: tuple[str, ...] = (), desk: str = ""
 
 
 REASONS: dict[str, Reason] = {
-    "verified": _r("验证成功", "", ("请回到电脑，电脑上会自动继续", "现在可以关闭本页面"), desk="实名认证已通过", kind="ok"),
+    "verified": _r(
+        "验证成功", "", ("请回到电脑，电脑上会自动继续", "现在可以关闭本页面"), desk="实名认证已通过", kind="ok"
+    ),
     # -- the video: the member can record again ---------------------------------------------
     "too_dark": _r("光线太暗", "请到明亮的地方，面对光源再录一次", kind="retry", desk="光线太暗，请在手机上重新录制"),
-    "no_face": _r("没有看到您的脸", "请把整张脸放进框内，正对手机", kind="retry", desk="未看到人脸，请在手机上重新录制"),
-    "face_too_small": _r("脸离手机太远", "请把手机拿近一些，让脸填满框", kind="retry", desk="人脸太远，请在手机上重新录制"),
-    "multiple_faces": _r("画面里不止一个人", "请确保只有您本人在画面中", kind="retry", desk="画面中有多人，请在手机上重新录制"),
+    "no_face": _r(
+        "没有看到您的脸", "请把整张脸放进框内，正对手机", kind="retry", desk="未看到人脸，请在手机上重新录制"
+    ),
+    "face_too_small": _r(
+        "脸离手机太远", "请把手机拿近一些，让脸填满框", kind="retry", desk="人脸太远，请在手机上重新录制"
+    ),
+    "multiple_faces": _r(
+        "画面里不止一个人", "请确保只有您本人在画面中", kind="retry", desk="画面中有多人，请在手机上重新录制"
+    ),
     "too_blurry": _r("画面模糊", "请拿稳手机，擦一擦镜头", kind="retry", desk="画面模糊，请在手机上重新录制"),
     "challenge_not_performed": _r(
-        "没有看到要求的动作", "请看清新的动作提示，录制时做得明显一些", kind="retry", desk="未看到指定动作，请在手机上重试"
+        "没有看到要求的动作",
+        "请看清新的动作提示，录制时做得明显一些",
+        kind="retry",
+        desk="未看到指定动作，请在手机上重试",
     ),
     "light_challenge_failed": _r(
         "屏幕闪光核验未通过", "请让脸靠近屏幕，调亮屏幕，避开强光", kind="retry", desk="闪光核验未通过，请在手机上重试"
@@ -51,7 +62,10 @@ REASONS: dict[str, Reason] = {
     "invalid_input": _r("视频没有传上来", "请重新录制一次", kind="retry"),
     # -- the client side (never from the server) --------------------------------------------
     "network_error": _r(
-        "网络不稳定，视频没有传上去", "录好的视频还在，请点“重新上传”（不占用次数）", kind="retry", desk="手机网络不稳定"
+        "网络不稳定，视频没有传上去",
+        "录好的视频还在，请点“重新上传”（不占用次数）",
+        kind="retry",
+        desk="手机网络不稳定",
     ),
     "camera_denied": _r(
         "没有摄像头权限",
@@ -74,24 +88,28 @@ REASONS: dict[str, Reason] = {
         "人脸与登记的身份证照片不一致",
         "",
         ("请确认是会员本人在操作", "如果是本人，请联系所在协会核对身份证照片", RESTART),
-        desk="人脸与身份证照片不一致，验证未通过",
+        desk="人脸与身份证照片不一致",
     ),
     "static_image": _r(
         "没有检测到真人动作",
         "",
         ("请本人面对手机摄像头，不要使用照片、视频或屏幕", RESTART),
-        desk="未检测到真人，验证未通过",
+        desk="没有检测到真人动作",
     ),
     "identity_changed": _r(
         "录制中画面里的人发生了变化",
         "",
         ("请本人独自完成录制", RESTART),
-        desk="录制中人脸发生变化，验证未通过",
+        desk="录制中人脸发生了变化",
     ),
     "id_record_not_found": _r(
         "系统里没有与您身份证号对应的人脸记录",
         "",
-        ("这通常是因为身份证号已变更（例如旧的 15 位号码）", "请在会员系统中提交“身份证号变更”申请", "申请通过后再来验证"),
+        (
+            "这通常是因为身份证号已变更（例如旧的 15 位号码）",
+            "请在会员系统中提交“身份证号变更”申请",
+            "申请通过后再来验证",
+        ),
         desk="没有该会员的身份证人脸记录，请提交身份证号变更申请",
     ),
     "match_code_mismatch": _r(
@@ -108,9 +126,7 @@ REASONS: dict[str, Reason] = {
         ("请稍后再试", "如需帮助，请联系所在协会"),
         desk="失败次数过多，暂时不能验证",
     ),
-    "session_expired": _r(
-        "二维码已过期", "", ("每个二维码只能使用 5 分钟", RESTART), desk="二维码已失效，点击刷新"
-    ),
+    "session_expired": _r("二维码已过期", "", ("每个二维码只能使用 5 分钟", RESTART), desk="二维码已失效，点击刷新"),
     "session_cancelled": _r("本次验证已取消", "", (RESTART,), desk="已取消"),
     "session_finished": _r("本次验证已经结束", "", ("如需再次验证，" + RESTART,), desk="本次验证已结束"),
     "session_not_found": _r("二维码已过期", "", (RESTART,), desk="二维码已失效"),

@@ -189,6 +189,8 @@ def assert_fits(drv: Any, *selectors: str, min_tap: int = 0) -> None:
     assert layout["scrollWidth"] <= layout["innerWidth"], f"horizontal overflow: {layout}"
     for sel, box in layout["boxes"].items():
         assert box is not None, f"{sel} missing"
-        assert box["inside"], f"{sel} not fully inside the {layout['innerWidth']}x{layout['innerHeight']} viewport: {box}"
+        assert box["inside"], (
+            f"{sel} not fully inside the {layout['innerWidth']}x{layout['innerHeight']} viewport: {box}"
+        )
         if min_tap and sel.startswith(("#record", "#retry-button", "#reupload", "#close", "button")):
             assert box["height"] >= min_tap, f"{sel} is {box['height']} px tall (< {min_tap})"

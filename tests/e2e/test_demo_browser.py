@@ -42,7 +42,9 @@ def open_demo(make_browser: Any, live_server: str) -> Any:
     drv.get(f"{live_server}/demo")
     wait_for(lambda: status(drv) == "pending", timeout=15, what="the QR")
     wait_for(
-        lambda: js(drv, "const i = document.querySelector('#widget img'); return i && i.complete && i.naturalWidth > 0"),
+        lambda: js(
+            drv, "const i = document.querySelector('#widget img'); return i && i.complete && i.naturalWidth > 0"
+        ),
         timeout=10,
     )
     return drv

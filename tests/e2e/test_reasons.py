@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import re
+from typing import Any
+
+import pytest
 
 from idsvc.liveness.decision import REASONS as LIVENESS_REASONS
 from idsvc.qr import sessions as sm
 from idsvc.web import reasons
+from tests.conftest import DESKTOP_UA
 
 
 def test_the_served_file_is_generated_from_the_python_table() -> None:
@@ -33,3 +37,22 @@ def test_every_failure_a_member_or_desktop_can_meet_has_plain_chinese() -> None:
         assert reasons.STATES[state]
     for purpose in sm.PURPOSES:
         assert reasons.purpose_label(purpose) != "实名认证", purpose
+
+
+def test_page_settings_and_the_members_terms(app: Any) -> None:
+    from idsvc.core.settings import ConfigError, Settings
+    from idsvc.web.assets import browser_name, local_time
+
+    s = Settings.from_env(
+        {"IDSVC_PORTAL_NAME": "某协会", "IDSVC_HELP_TEXT": "请致电 010-1", "IDSVC_TIMEZONE": "Asia/Urumqi"}
+    )
+    assert (s.portal_name, s.help_text, s.timezone) == ("某协会", "请致电 010-1", "Asia/Urumqi")
+    assert Settings.from_env({}).timezone == "Asia/Shanghai"
+    with pytest.raises(ConfigError, match="IDSVC_TIMEZONE"):
+        Settings.from_env({"IDSVC_TIMEZONE": "Mars/Olympus"})
+    assert browser_name(DESKTOP_UA) == "Chrome 浏览器（Windows 电脑）"
+    assert browser_name("") == "未知浏览器"
+    with app.app_context():
+        # 2024-03-05 01:02 UTC is 09:02 in China.
+        assert local_time(1709600520.0).endswith("09:02")
+        assert local_time(1709600520.0, with_date=False) == "09:02"

@@ -23,6 +23,8 @@
     ".idsvc-qr button.b{min-height:44px;padding:8px 20px;margin-top:12px;font:inherit;font-weight:600;border-radius:8px;border:0;background:#067a3e;color:#fff;cursor:pointer}" +
     ".idsvc-qr .sp{width:40px;height:40px;border:5px solid #d1d5db;border-top-color:#067a3e;border-radius:50%;animation:idsvc-spin 1s linear infinite}" +
     "@keyframes idsvc-spin{to{transform:rotate(360deg)}}";
+  var PHONE = '<svg width="40" height="52" viewBox="0 0 40 52" aria-hidden="true"><rect x="3" y="2" width="34" height="48" rx="6" ' +
+    'fill="none" stroke="#fff" stroke-width="4"/><circle cx="20" cy="42" r="3" fill="#fff"/></svg>';
   var reasonsReady = null;
 
   function loadReasons() {
@@ -113,13 +115,15 @@
           box.appendChild(ov);
         }
         el.appendChild(box);
-        el.appendChild(h("p", "t", st === "pending" ? "请使用微信扫一扫" : text("state", st)));
-        if (st === "pending") el.appendChild(h("p", "s", "扫码后按手机上的提示操作"));
+        el.appendChild(h("p", "t", st === "pending" ? "请使用微信扫一扫" : st === "expired" ? "二维码已失效" : text("state", st)));
+        el.appendChild(h("p", "s", st === "pending" ? "扫码后按手机上的提示操作" : "为了安全，二维码只在几分钟内有效"));
         return;
       }
-      var icon = {scanned: "📱", confirmed: "📱", verified: "✓", failed: "✗"}[st];
-      if (st === "verifying") { var sp = h("div", "ic"); sp.style.background = "none"; sp.appendChild(h("div", "sp")); el.appendChild(sp); }
-      else el.appendChild(h("div", "ic", icon || "…"));
+      var icon = {verified: "✓", failed: "✗"}[st];
+      var ic = h("div", "ic", icon);
+      if (st === "verifying") { ic.style.background = "none"; ic.appendChild(h("div", "sp")); }
+      else if (!icon) ic.innerHTML = PHONE;
+      el.appendChild(ic);
       if (st === "scanned") {
         el.appendChild(h("p", "t", "已扫码"));
         el.appendChild(h("p", "s", "请在手机上点击这个数字："));

@@ -119,7 +119,7 @@
     $("countdown").classList.toggle("hidden", p !== "countdown");
     progress.classList.toggle("hidden", p !== "uploading" && p !== "verifying");
     reup.classList.toggle("hidden", p !== "neterror");
-    button.classList.toggle("hidden", p === "neterror");
+    button.classList.toggle("hidden", p === "neterror" || p === "retry");
     button.classList.toggle("busy", recording || p === "uploading" || p === "verifying" || p === "starting");
     button.disabled = p !== "ready";
     button.setAttribute("aria-disabled", String(p !== "ready"));
