@@ -9,9 +9,9 @@
   var base = script && script.src ? script.src.replace(/[^/]*$/, "") : "/static/";
   var FINAL = {verified: 1, failed: 1, expired: 1, cancelled: 1};
   var CSS = ".idsvc-qr{font-family:-apple-system,'PingFang SC','Microsoft YaHei','Noto Sans CJK SC',sans-serif;color:#1f2328;" +
-    "width:280px;min-height:330px;text-align:center;font-size:16px;line-height:1.5}" +
+    "min-width:280px;min-height:330px;text-align:center;font-size:16px;line-height:1.5}" +
     ".idsvc-qr .q{position:relative;display:inline-block;margin:0 auto}" +
-    ".idsvc-qr img{display:block;width:232px;height:232px;image-rendering:pixelated;border:1px solid #d1d5db;border-radius:8px}" +
+    ".idsvc-qr img{display:block;min-width:200px;min-height:200px;image-rendering:pixelated;border:1px solid #d1d5db;border-radius:8px}" +
     ".idsvc-qr .ov{position:absolute;inset:0;display:flex;flex-direction:column;align-items:center;justify-content:center;gap:8px;" +
     "background:rgba(255,255,255,.94);border:2px solid #1f2328;border-radius:8px;font:inherit;font-size:18px;font-weight:700;color:#1f2328;cursor:pointer;width:100%}" +
     ".idsvc-qr .ov span.r{font-size:40px;line-height:1}" +
@@ -85,7 +85,7 @@
     function qrImage() {
       var img = h("img");
       img.alt = "实名认证二维码，请用微信扫一扫";
-      img.width = 232; img.height = 232;
+      // Natural size: a QR scaled by a non-integer factor has uneven modules and reads worse.
       if (cur.qrUrl) img.src = cur.qrUrl;
       else if (cur.sessionUrl) {
         fetch(cur.sessionUrl + "/qr.png", {headers: {Authorization: "Bearer " + cur.pollToken}})
