@@ -5,7 +5,7 @@ VENV := .venv
 STAMP := $(VENV)/.installed-stamp
 UV := .tools/bin/uv
 
-.PHONY: install run test test-pg lint fmt eval bench eval-docs bench-docs clean
+.PHONY: install run test test-pg lint fmt eval bench eval-docs bench-docs screenshots clean
 
 $(UV):
 	python$(PY_VERSION) -m venv .tools || python3 -m venv .tools
@@ -53,6 +53,11 @@ eval-docs: install
 
 bench-docs: install
 	$(VENV)/bin/python scripts/bench_docs.py
+
+# Every member and desktop screen at 320x568, 390x844 and 1366x768 into docs/screens/ (docs/ux.md).
+screenshots: install
+	@scripts/ensure_services.sh
+	$(VENV)/bin/python scripts/screenshots.py
 
 clean:
 	rm -rf $(VENV) .tools var .pytest_cache

@@ -170,6 +170,9 @@ class Settings:
     seal: SealSettings = field(default_factory=SealSettings)
     # Keys the audit chain (HMAC); empty: derived from secret_key (see audit_signing_key).
     audit_key: Secret = Secret("")
+    # What the member's phone shows (README "The phone (WeChat)").
+    portal_name: str = "会员系统"
+    help_text: str = "如有疑问，请联系所在协会"
 
     @property
     def production(self) -> bool:
@@ -283,6 +286,8 @@ class Settings:
             trusted_proxies=_networks("TRUSTED_PROXIES", get("TRUSTED_PROXIES")),
             seal=SealSettings.from_env(env),
             audit_key=Secret(audit_key),
+            portal_name=get("PORTAL_NAME") or defaults.portal_name,
+            help_text=get("HELP_TEXT") or defaults.help_text,
         )
 
     def replace(self, **changes: object) -> Settings:
@@ -327,6 +332,9 @@ def _networks(name: str, spec: str) -> str:
 
 
 def _timezone(name: str) -> str:
+def _timezone(name: str) -> str:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
     try:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):

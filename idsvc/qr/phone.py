@@ -238,6 +238,7 @@ def phone_view(s: sm.Session) -> dict[str, Any]:
         "attempt": s.attempts,
         "attempts_left": max(0, sm.MAX_ATTEMPTS - s.attempts) if s.status == sm.CONFIRMED else 0,
         "expires_at": sm.iso(s.expires_at),
+        "expires_in": max(0.0, round(s.expires_at - _sessions().clock(), 1)) if not s.is_final else 0.0,
     }
 
 

@@ -29,7 +29,7 @@ from idsvc.core.services import Services, build_services
 from idsvc.core.settings import Settings
 from idsvc.features import FEATURES
 from idsvc.qr.phone import error_page as phone_error_page
-from idsvc.web import demo, headers, health, openapi
+from idsvc.web import assets, demo, headers, health, openapi
 from idsvc.web.proxy import TrustedProxies, parse_networks
 from idsvc.webkit.context import SERVICES_KEY
 
@@ -87,6 +87,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app.extensions["idsvc_settings"] = settings
 
     app.register_blueprint(health.bp)
+    assets.install(app)  # favicon, template helpers (portal name, help line, reasons, China time)
     app.register_blueprint(openapi.bp)
     for feature in FEATURES:
         feature.register(app)

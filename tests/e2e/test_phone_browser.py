@@ -1,127 +1,229 @@
-"""A real phone page in headless Chromium: WeChat user agent, OAuth via mock WeChat, tap the number,
-record 3 s with MediaRecorder from a fake camera fed by a real selfie clip, and get verified."""
+"""The member's phone page in headless Chromium: WeChat user agent, OAuth via mock WeChat, tap the number,
+record 3 s with MediaRecorder from a fake camera fed by a real selfie clip (issue #12)."""
 
 from __future__ import annotations
 
-import shutil
-import subprocess
-import time
+import itertools
 from pathlib import Path
 from typing import Any
 
-import cv2
 import pytest
 import requests
 
-from idsvc.core.db import IdRecord
-from tests.conftest import WECHAT_UA
+from tests.e2e.conftest import PHONE_SIZES, assert_fits, end_code, js, phase, wait_for
 
-pytestmark = [pytest.mark.e2e, pytest.mark.integration, pytest.mark.model, pytest.mark.slow]
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.integration,
+    pytest.mark.model,
+    pytest.mark.slow,
+    pytest.mark.usefixtures("job_worker"),
+]
 
 
-@pytest.fixture
-def settings(settings: Any, wechat_server: str) -> Any:
-    return settings.replace(
-        wechat_api_base=f"{wechat_server}/",
-        wechat_oauth_base=f"{wechat_server}/connect/",
-        challenges=("blink",),
-        challenge_actions=1,
+def create(live_server: str, platform_key: str, purpose: str = "login") -> dict[str, Any]:
+    r = requests.post(
+        f"{live_server}/v1/sessions",
+        json={
+            "member_id": "m-1001",
+            "purpose": purpose,
+            "desktop": {
+                "ip": "203.0.113.7",
+                "user_agent": "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrome/126.0 Safari/537.36",
+            },
+        },
+        headers={"Authorization": platform_key},
+        timeout=10,
+    )
+    assert r.status_code == 201, r.text
+    return dict(r.json())
+
+
+def poll(live_server: str, s: dict[str, Any]) -> dict[str, Any]:
+    return dict(
+        requests.get(
+            f"{live_server}/v1/sessions/{s['session_id']}",
+            headers={"Authorization": f"Bearer {s['poll_token']}"},
+            timeout=10,
+        ).json()
     )
 
 
-@pytest.fixture
-def camera_clip(data_dir: Path, tmp_path: Path) -> Path:
-    """The d13 window with a blink, as the Y4M file Chromium's fake camera plays in a loop."""
-    from tests.factories import liveness_synth as synth
-
-    mp4 = synth.cut(data_dir / "videos/liveportrait-d13.mp4", tmp_path / "cam.mp4", 0.3, 3.0)
-    y4m = tmp_path / "cam.y4m"
-    subprocess.run(
-        ["ffmpeg", "-loglevel", "error", "-y", "-i", str(mp4), "-vf", "scale=360:640", "-pix_fmt", "yuv420p", str(y4m)],
-        check=True,
-        timeout=120,
-    )
-    return y4m
-
-
-@pytest.fixture
-def phone_browser(tmp_path: Path, camera_clip: Path) -> Any:
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = shutil.which("chromium") or "chromium"
-    for flag in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--window-size=420,900",
-        f"--user-agent={WECHAT_UA}",
-        "--use-fake-ui-for-media-stream",
-        "--use-fake-device-for-media-stream",
-        f"--use-file-for-fake-video-capture={camera_clip}",
-        f"--user-data-dir={tmp_path / 'profile'}",
-    ):
-        options.add_argument(flag)
-    drv = webdriver.Chrome(service=Service(shutil.which("chromedriver") or "chromedriver"), options=options)
-    yield drv
-    drv.quit()
-
-
-def test_member_records_in_the_phone_page_and_gets_verified(
-    phone_browser: Any,
-    live_server: str,
-    platform_key: str,
-    make_member: Any,
-    services: Any,
-    data_dir: Path,
-    tmp_path: Path,
-) -> None:
+def scan_and_confirm(drv: Any, s: dict[str, Any]) -> None:
+    """Open the QR's URL (→ mock WeChat OAuth → the confirm page) and tap the desktop's number."""
     from selenium.webdriver.common.by import By
 
-    from idsvc.liveness.enrol import encode_reference_photo
-    from idsvc.liveness.match import encoding_to_bytes
-
-    make_member()
-    cap = cv2.VideoCapture(str(data_dir / "videos/liveportrait-d13.mp4"))
-    cap.set(cv2.CAP_PROP_POS_MSEC, 8000)
-    _ok, frame = cap.read()
-    with services.db.session() as db:
-        enc = encoding_to_bytes(encode_reference_photo(cv2.imencode(".jpg", frame)[1].tobytes()))
-        db.add(IdRecord(id_number="110101199003078515", name="张三", encoding=enc, source="test"))
-
-    s = requests.post(
-        f"{live_server}/v1/sessions", json={"member_id": "m-1001"}, headers={"Authorization": platform_key}, timeout=10
-    ).json()
-    phone_browser.get(s["scan_url"])  # → mock WeChat OAuth → callback → the confirm page
-    buttons = phone_browser.find_elements(By.CSS_SELECTOR, "button[name=match_code]")
-    assert sorted(b.text for b in buttons) == sorted(b.get_attribute("value") for b in buttons) and len(buttons) == 3
+    drv.get(s["scan_url"])
+    buttons = drv.find_elements(By.CSS_SELECTOR, "button[name=match_code]")
+    assert len(buttons) == 3 and sorted(b.text for b in buttons) == sorted(b.get_attribute("value") for b in buttons)
     next(b for b in buttons if b.text == s["match_code"]).click()
-    from selenium.webdriver.support import expected_conditions as ec
-    from selenium.webdriver.support.ui import WebDriverWait
+    wait_for(lambda: js(drv, "return !!document.getElementById('capture-config')"), what="the capture view")
 
-    instruction = WebDriverWait(phone_browser, 10).until(ec.presence_of_element_located((By.ID, "instruction")))
-    assert instruction.text == "请眨眨眼"
-    phone_browser.find_element(By.ID, "record").click()
-    deadline = time.monotonic() + 40
 
-    def outcome() -> str | None:
-        return phone_browser.execute_script("return document.body.dataset.verify || null")
+def camera_ready(drv: Any) -> None:
+    wait_for(lambda: phase(drv) == "ready", timeout=30, what="the camera preview (phase ready)")
+    assert js(drv, "return !document.getElementById('record').disabled")
 
-    while time.monotonic() < deadline and outcome() is None:
-        time.sleep(0.1)
-    phone_browser.save_screenshot(str(tmp_path / "phone.png"))
-    poll = requests.get(
-        f"{live_server}/v1/sessions/{s['session_id']}",
-        headers={"Authorization": f"Bearer {s['poll_token']}"},
-        timeout=10,
-    ).json()
-    assert outcome() == "verified", (phone_browser.find_element(By.ID, "status").text, poll)
-    assert poll["status"] == "verified"
-    assert "验证成功" in phone_browser.find_element(By.ID, "status").text
+
+def record(drv: Any) -> None:
+    camera_ready(drv)
+    drv.find_element("id", "record").click()
+
+
+def outcome(drv: Any, timeout: float = 60) -> str:
+    return str(
+        wait_for(
+            lambda: js(drv, "return document.body.dataset.verify || null"), timeout=timeout, what="the phone's outcome"
+        )
+    )
+
+
+def member_text(drv: Any) -> str:
+    """What the member can read: the page's text without the collapsed 技术信息."""
+    return str(
+        js(
+            drv,
+            "const c = document.body.cloneNode(true); c.querySelectorAll('details#tech, script, template')"
+            ".forEach(n => n.remove()); return c.innerText",
+        )
+    )
+
+
+def test_happy_path_shows_the_countdown_the_ring_and_upload_progress(
+    make_browser: Any, live_server: str, platform_key: str, enrolled: str, tmp_path: Path
+) -> None:
+    drv = make_browser((390, 844))
+    s = create(live_server, platform_key, purpose="transfer")
+    drv.get(s["scan_url"])
+    # Who is asking, in the member's terms: the purpose, the desktop's browser, China time; the IP in details.
+    who = drv.find_element("id", "who").text
+    assert "会员转所" in who and "Chrome 浏览器（Windows 电脑）" in who and "北京时间" in who
+    assert js(drv, "return document.documentElement.lang") == "zh-CN"
+    scan_and_confirm(drv, s)
+    assert drv.find_element("id", "instruction").text == "请眨眨眼"
+    record(drv)
+    assert outcome(drv) == "verified", (js(drv, "return document.body.dataset.trail"), poll(live_server, s))
+    trail = js(drv, "return document.body.dataset.trail")
+    assert "ready countdown recording uploading verifying" in trail, trail
+    assert js(drv, "return document.body.dataset.countdownSeen") == "321"
+    assert js(drv, "return document.body.dataset.progress") == "100"
+    assert end_code(drv) == "verified" and "验证成功" in drv.find_element("id", "end").text
+    assert poll(live_server, s)["status"] == "verified"
+    assert js(drv, "return document.getElementById('close').getBoundingClientRect().height") >= 44
+
+
+def test_network_failure_then_the_same_recording_again_without_losing_an_attempt(
+    make_browser: Any, live_server: str, platform_key: str, enrolled: str
+) -> None:
+    drv = make_browser((390, 844))
+    s = create(live_server, platform_key)
+    scan_and_confirm(drv, s)
+    drv.execute_cdp_cmd("Network.enable", {})
+    drv.execute_cdp_cmd("Network.setBlockedURLs", {"urls": ["*/video"]})
+    record(drv)
+    wait_for(lambda: phase(drv) == "neterror", timeout=40, what="the network-error state")
+    assert "网络不稳定" in drv.find_element("id", "phase-text").text
+    assert drv.find_element("id", "reupload").is_displayed() and not drv.find_element("id", "record").is_displayed()
+    before = poll(live_server, s)
+    assert before["status"] == "confirmed" and before["attempts"] == 0
+    drv.execute_cdp_cmd("Network.setBlockedURLs", {"urls": []})
+    drv.find_element("id", "reupload").click()
+    assert outcome(drv) == "verified", (js(drv, "return document.body.dataset.trail"), poll(live_server, s))
+    after = poll(live_server, s)
+    assert after["status"] == "verified" and after["attempts"] == 1
+
+
+def test_a_failed_action_shows_the_retry_card_with_the_new_action(
+    make_browser: Any, live_server: str, platform_key: str, enrolled: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import idsvc.liveness.challenges as challenges
+
+    asked = itertools.chain(["turn_left"], itertools.repeat("blink"))  # the clip blinks; it never turns its head
+    monkeypatch.setattr(challenges, "pick_challenge", lambda enabled, rng=None: next(asked))
+    drv = make_browser((320, 568))
+    s = create(live_server, platform_key)
+    scan_and_confirm(drv, s)
+    assert drv.find_element("id", "instruction").text == "请向左转头，再转回正面"
+    record(drv)
+    assert outcome(drv) == "retry"
+    card = drv.find_element("id", "retry-card")
+    assert card.is_displayed() and card.get_attribute("data-reason") == "challenge_not_performed"
+    assert drv.find_element("id", "retry-reason").text == "没有看到要求的动作"
+    assert drv.find_element("id", "retry-next").text == "请眨眨眼" == drv.find_element("id", "instruction").text
+    assert drv.find_element("id", "retry-button").text == "再试一次（还剩 2 次）"
+    assert_fits(drv, "#retry-card", "#retry-button", "#phase-text", min_tap=44)
+    assert "turn_left" not in member_text(drv) and "challenge_not_performed" not in member_text(drv)
+    drv.find_element("id", "retry-button").click()
+    record(drv)
+    try:
+        wait_for(lambda: end_code(drv) or js(drv, "return document.body.dataset.verify") == "retry", timeout=60)
+    except AssertionError:
+        raise AssertionError((js(drv, "return document.body.dataset.trail"), drv.get_log("browser"))) from None
+    assert end_code(drv) == "verified", (js(drv, "return document.body.dataset.trail"), poll(live_server, s))
+
+
+@pytest.mark.settings(session_ttl=20)
+def test_expiry_during_capture_ends_with_the_expired_page(
+    make_browser: Any, live_server: str, platform_key: str, enrolled: str
+) -> None:
+    drv = make_browser((390, 844))
+    s = create(live_server, platform_key)
+    scan_and_confirm(drv, s)
+    camera_ready(drv)
+    # Too little time left to count down and record: the page refuses to start instead of failing later.
+    wait_for(lambda: int(js(drv, "return +document.getElementById('remaining').dataset.left")) < 8, timeout=25)
+    wait_for(lambda: js(drv, "return document.getElementById('record').disabled"), timeout=2)
+    assert "时间不够" in drv.find_element("id", "record").text
+    assert wait_for(lambda: end_code(drv), timeout=25) == "session_expired"
+    assert drv.find_element("id", "end-title").text == "二维码已过期"
+    assert js(drv, "return !document.getElementById('preview')")  # the capture view and its camera are gone
+    assert poll(live_server, s)["status"] == "expired"
+
+
+def test_camera_denied_offers_the_system_camera_with_guidance_above_the_controls(
+    make_browser: Any, live_server: str, platform_key: str, enrolled: str, clip_files: dict[str, Path]
+) -> None:
+    drv = make_browser((320, 568), allow_camera=False)
+    s = create(live_server, platform_key)
+    drv.get(s["scan_url"])
+    drv.execute_cdp_cmd(
+        "Browser.setPermission", {"permission": {"name": "camera"}, "setting": "denied", "origin": live_server}
+    )
+    scan_and_confirm(drv, s)
+    wait_for(lambda: phase(drv) == "fallback", timeout=20, what="the fallback")
+    box = drv.find_element("id", "fallback")
+    assert box.get_attribute("data-reason") == "camera_denied"
+    assert drv.find_element("id", "fallback-title").text == "没有摄像头权限"
+    steps = drv.find_element("id", "fallback-steps").text
+    assert "允许使用摄像头" in steps and "下面" in steps
+    assert_fits(drv, "#fallback-title", "#camera-again", "#file-label", min_tap=44)
+    # The guidance points down, and the controls are indeed below it.
+    top = js(drv, "return document.getElementById('fallback-steps').getBoundingClientRect().bottom")
+    assert js(drv, "return document.getElementById('file-label').getBoundingClientRect().top") > top
+    assert drv.find_element("id", "file").get_attribute("capture") == "user"
+    drv.find_element("id", "file").send_keys(str(clip_files["mp4"]))
+    assert wait_for(lambda: end_code(drv), timeout=60) == "verified"
+
+
+@pytest.mark.parametrize("size", PHONE_SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_layout_fits_the_phone(
+    make_browser: Any, live_server: str, platform_key: str, enrolled: str, size: tuple[int, int], tmp_path: Path
+) -> None:
+    drv = make_browser(size)
+    s = create(live_server, platform_key)
+    drv.get(s["scan_url"])
+    assert_fits(drv, "#who", "button[name=match_code]", min_tap=44)
+    font = js(drv, "return parseFloat(getComputedStyle(document.querySelector('#who dd')).fontSize)")
+    assert font >= 16
+    assert "maximum-scale" not in js(drv, "return document.querySelector('meta[name=viewport]').content")
+    scan_and_confirm(drv, s)
+    camera_ready(drv)
+    assert_fits(drv, "#instruction", ".oval", "#phase-text", "#record", "#remaining", min_tap=44)
+    # An unreadable file through the fallback input: a retry card, no attempt used, everything on screen.
+    path = tmp_path / "not-a-video.mp4"
+    path.write_bytes(b"this is not a video" * 10)
+    drv.find_element("id", "file").send_keys(str(path))
+    wait_for(lambda: js(drv, "return !document.getElementById('retry-card').classList.contains('hidden')"), timeout=20)
+    assert drv.find_element("id", "retry-reason").text == "这个文件不是视频"
+    assert_fits(drv, "#retry-card", "#retry-button", "#phase-text", min_tap=44)
+    assert poll(live_server, s)["attempts"] == 0
