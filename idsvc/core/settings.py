@@ -332,9 +332,6 @@ def _networks(name: str, spec: str) -> str:
 
 
 def _timezone(name: str) -> str:
-def _timezone(name: str) -> str:
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
     try:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
