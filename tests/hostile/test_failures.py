@@ -157,4 +157,3 @@ def test_database_gone(live_server: str, services: Services, keys: dict[str, str
     finally:
         os.chmod(folder, stat.S_IRWXU)
     _chain_ok(services)
-

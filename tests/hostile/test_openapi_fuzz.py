@@ -104,9 +104,7 @@ def test_the_fuzzed_list_is_the_document(schema: Any) -> None:
 
 @pytest.mark.integration
 @pytest.mark.parametrize(("role", "operation"), _cases())
-def test_fuzz_operation(
-    schema: Any, make_key: Callable[..., str], make_member: Any, role: str, operation: str
-) -> None:
+def test_fuzz_operation(schema: Any, make_key: Callable[..., str], make_member: Any, role: str, operation: str) -> None:
     make_member()  # "m-1001": generated member ids sometimes reach a real member
     key = make_key(role, "11" if role == "local" else None)
     method, path = operation.split(" ", 1)
