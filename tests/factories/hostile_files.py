@@ -38,7 +38,7 @@ def plain_jpeg(width: int = 400, height: int = 300, **save: object) -> bytes:
     pixels = np.full((height, width, 3), 235, np.uint8)
     pixels[height // 3 : height // 2, width // 5 : 4 * width // 5] = rng.integers(0, 60, (1, 1, 3), np.uint8)
     buf = io.BytesIO()
-    Image.fromarray(pixels).save(buf, format="JPEG", quality=90, **save)  # type: ignore[arg-type]
+    Image.fromarray(pixels).save(buf, format="JPEG", quality=90, **save)
     return buf.getvalue()
 
 
@@ -184,6 +184,7 @@ def mp4(width: int = 64, height: int = 48, frames: int = 15, fps: int = 15, code
     buf = io.BytesIO()
     with av.open(buf, "w", format="mp4") as out:
         stream = out.add_stream(codec, rate=fps)
+        assert isinstance(stream, av.VideoStream)
         stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
         for i in range(frames):
             pixels = np.full((height, width, 3), (i * 8) % 256, np.uint8)
