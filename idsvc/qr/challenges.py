@@ -60,3 +60,18 @@ def instruction(challenge: Challenge) -> tuple[str, str]:
     zh = "，然后".join(str(p.get("instruction") or p.get("instruction_zh") or "") for p in parts if p)
     en = ", then ".join(str(p.get("instruction_en") or "") for p in parts if p)
     return zh, en
+
+
+def page_steps(challenge: Challenge) -> list[dict[str, Any]]:
+    """The capture screen's timeline, seconds from the start of recording: ``{"at", "text"}`` when
+    a prompt appears, ``{"at", "color"}`` when the screen turns a colour (``None``: back to the
+    preview).  The page plays it as it records, so the member sees each prompt at its time."""
+    timeline: list[dict[str, Any]] = []
+    for step in steps(challenge):
+        text = step.get("instruction") or step.get("instruction_zh") or ""
+        timeline.append({"at": float(step.get("prompt_s") or 0.0), "text": text})
+        for flash in step.get("colours") or ():
+            r, g, b = (int(v) for v in flash.get("rgb") or (255, 255, 255))
+            timeline.append({"at": float(flash["start_s"]), "color": f"rgb({r},{g},{b})"})
+            timeline.append({"at": float(flash["end_s"]), "color": None})
+    return sorted(timeline, key=lambda e: (e["at"], "text" not in e))

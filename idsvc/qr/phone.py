@@ -161,6 +161,7 @@ def page(session_id: str) -> Any:
         created=_fmt_time(s.created_at),
         csrf_token=_csrf_token(),
         instruction=challenges.instruction(s.challenge)[0],
+        capture_steps=challenges.page_steps(s.challenge),
         max_attempts=sm.MAX_ATTEMPTS,
     )
     return no_store(Response(html, mimetype="text/html"))
@@ -232,7 +233,7 @@ def phone_view(s: sm.Session) -> dict[str, Any]:
         "message": zh,
         "message_en": en,
         "challenge": s.challenge,
-        "steps": challenges.steps(s.challenge),
+        "steps": challenges.page_steps(s.challenge),
         "instruction": instruction_zh,
         "instruction_en": instruction_en,
         "attempt": s.attempts,

@@ -227,3 +227,49 @@ def test_layout_fits_the_phone(
     assert drv.find_element("id", "retry-reason").text == "这个文件不是视频"
     assert_fits(drv, "#retry-card", "#retry-button", "#phase-text", min_tap=44)
     assert poll(live_server, s)["attempts"] == 0
+
+
+def test_the_page_plays_the_sequence_prompts_and_colours_at_their_times(
+    make_browser: Any, live_server: str, platform_key: str, enrolled: str, app: Any, settings: Any
+) -> None:
+    """#11: a two-action sequence with screen colours; the page shows each prompt at its time
+    (from the start of recording) and the colours full-screen."""
+    import idsvc.liveness as liveness
+
+    challenge = liveness.new_challenge(
+        settings.replace(challenges=("turn_left", "nod", "open_mouth"), challenge_actions=2, light_challenge=True)
+    )
+    app.extensions["idsvc.qr.sessions"].pick_challenge = lambda: challenge
+    steps = liveness.challenge_steps(challenge)
+    drv = make_browser((390, 844))
+    s = create(live_server, platform_key)
+    scan_and_confirm(drv, s)
+    js(
+        drv,
+        "window.__log = []; let t0 = null; new MutationObserver(() => {"
+        " if (document.body.dataset.phase === 'recording' && t0 === null) t0 = performance.now();"
+        " if (t0 !== null) window.__log.push([(performance.now() - t0) / 1000,"
+        " document.getElementById('instruction').textContent, document.body.dataset.flash || '',"
+        " getComputedStyle(document.getElementById('flash')).display]);"
+        "}).observe(document.body, {attributes: true, subtree: true, childList: true, characterData: true});",
+    )
+    record(drv)
+    wait_for(
+        lambda: phase(drv) in ("uploading", "verifying", "retry") or outcome_or_none(drv),
+        timeout=40,
+        what="the recording to end",
+    )
+    log = js(drv, "return window.__log")
+    texts = [(t, text) for t, text, _flash, _display in log]
+    first, second = steps[0]["instruction_zh"], steps[1]["instruction_zh"]
+    assert any(text == first for _t, text in texts), texts[:5]
+    shown_second = min(t for t, text in texts if text == second)
+    # Not before its prompt (a little scheduling slack on a loaded machine), and not much after.
+    assert steps[1]["prompt_s"] - 0.15 <= shown_second <= steps[1]["prompt_s"] + 1.5, (shown_second, steps[1])
+    colours = {c["rgb"][0] for step in steps for c in step["colours"]}
+    seen = {flash for _t, _text, flash, display in log if flash and display != "none"}
+    assert len(seen) == len({tuple(c["rgb"]) for step in steps for c in step["colours"]}) >= 2, (seen, colours)
+
+
+def outcome_or_none(drv: Any) -> Any:
+    return js(drv, "return document.body.dataset.verify || null")

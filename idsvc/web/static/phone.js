@@ -246,8 +246,8 @@
     steps.forEach(function (step) {
       stepTimers.push(setTimeout(function () {
         if (step.text) setAction(step.text);
-        if (step.color) { flash.style.background = step.color; flash.classList.remove("hidden"); }
-        else flash.classList.add("hidden");
+        if (step.color) { flash.style.background = step.color; flash.classList.remove("hidden"); document.body.dataset.flash = step.color; }
+        else if ("color" in step) { flash.classList.add("hidden"); delete document.body.dataset.flash; }
       }, Math.max(0, (step.at || 0) * 1000)));
     });
   }
