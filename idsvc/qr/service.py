@@ -218,7 +218,7 @@ class QrSessions:
             poll_token_hash=_digest(poll_token),
         )
         if binding:
-            s = dataclasses.replace(s, **binding)
+            s = dataclasses.replace(s, **binding)  # type: ignore[arg-type]  # only the str | None fields
         # The audit entry and the Redis record stand or fall together: Redis is written inside the
         # SQL transaction, so a Redis failure rolls the entry back (a commit failure after it leaves
         # only an unreachable pending record that expires: nobody got its poll token).
