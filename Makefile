@@ -5,7 +5,7 @@ VENV := .venv
 STAMP := $(VENV)/.installed-stamp
 UV := .tools/bin/uv
 
-.PHONY: install run test test-pg lint fmt eval bench eval-docs bench-docs screenshots clean
+.PHONY: install run test test-hostile test-pg lint fmt eval bench eval-docs bench-docs screenshots loadtest clean
 
 $(UV):
 	python$(PY_VERSION) -m venv .tools || python3 -m venv .tools
@@ -25,6 +25,12 @@ run: install
 test: install
 	@scripts/ensure_services.sh --postgres
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+# The standing hostile-input suite (#9): repros, hostile files, OpenAPI fuzzing, failure injection.
+# tests/hostile/conftest.py also marks the older #9 regression tests it lists (HOSTILE_REGRESSIONS).
+test-hostile: install
+	@scripts/ensure_services.sh
+	$(VENV)/bin/pytest -m hostile tests/hostile $$($(VENV)/bin/python -m tests.hostile.regressions) $(PYTEST_ARGS)
 
 # The same suite against PostgreSQL (what CI runs).
 test-pg: install

@@ -10,8 +10,9 @@ Public API (see ``api``)::
 
 from __future__ import annotations
 
+from idsvc.core.imagebudget import DecodeCost, check_decode_budget
+
 from .api import check_seal, check_signature, sheet_pdf
-from .budget import DecodeCost, check_decode_budget
 from .config import SealTemplate
 from .result import Check, Result, Verdict
 

@@ -17,9 +17,9 @@ import numpy as np
 from PIL import Image
 
 from idsvc.core.errors import IdsvcError, payload_too_large
+from idsvc.core.imagebudget import check_decode_budget
 
 from . import thresholds as T
-from .budget import check_decode_budget
 from .errors import (
     EMPTY_FILE,
     IMAGE_TOO_LARGE,

@@ -41,13 +41,7 @@ IMAGE_TOO_SMALL = define(
     "Image too small ({width}×{height}) to check",
     owner=OWNER,
 )
-IMAGE_TOO_COMPLEX = define(
-    "image_too_complex",
-    422,
-    "图片的编码方式需要过多的解码工作（{reason}），请重新导出为普通的 JPEG 或 PNG",
-    "Decoding this image would take too much work ({reason_en}); re-export it as a plain JPEG or PNG",
-    owner=OWNER,
-)
+
 DOCUMENT_REJECTED = define(
     "document_rejected",
     422,

@@ -26,7 +26,10 @@ def _openapi() -> dict[str, Any]:
             "dpi_source": {"type": "string", "enum": ["declared", "sheet", "unknown"]},
         },
     }
-    image_fields = {"image": {"type": "string", "format": "binary"}, "dpi": {"type": "number"}}
+    image_fields = {
+        "image": {"type": "string", "format": "binary", "description": "JPEG or PNG scan"},
+        "dpi": {"type": "number", "minimum": 50, "maximum": 2400},
+    }
     seal_fields = {
         **image_fields,
         "shape": {"type": "string", "enum": ["round", "square", "oval"]},
@@ -43,7 +46,7 @@ def _openapi() -> dict[str, Any]:
         }
 
     member = [{"name": "member_id", "in": "path", "required": True, "schema": {"type": "string"}}]
-    filing_q = [*member, {"name": "filing_id", "in": "query", "schema": {"type": "string"}}]
+    filing_q = [*member, {"name": "filing_id", "in": "query", "schema": {"type": "string", "pattern": "^[0-9]{1,18}$"}}]
     key: list[dict[str, list[str]]] = [{"apiKey": []}]
     paths: dict[str, Any] = {
         "/v1/documents/signature/check": {

@@ -80,6 +80,18 @@ def _openapi() -> dict[str, Any]:
         )
 
     key: list[dict[str, list[str]]] = [{"apiKey": []}]
+    # A filed request's id leads to its detail, proof, review, decision and withdrawal.
+    by_id = {"request_id": "$response.body#/request_id"}
+    links = {
+        name: {"operationId": op, "parameters": by_id}
+        for name, op in (
+            ("GetIdChange", "getIdChange"),
+            ("GetProof", "getIdChangeProof"),
+            ("Review", "reviewIdChange"),
+            ("Decide", "decideIdChange"),
+            ("Withdraw", "withdrawIdChange"),
+        )
+    }
     return {
         "/v1/id-changes": {
             "post": {
@@ -93,9 +105,13 @@ def _openapi() -> dict[str, Any]:
                                 "type": "object",
                                 "required": ["member_id", "new_id_number", "reason", "proof"],
                                 "properties": {
-                                    "member_id": {"type": "string"},
-                                    "new_id_number": {"type": "string", "description": "18 characters"},
-                                    "reason": {"type": "string", "maxLength": service.MAX_REASON},
+                                    "member_id": {"type": "string", "minLength": 1, "maxLength": 64},
+                                    "new_id_number": {
+                                        "type": "string",
+                                        "pattern": "^[0-9]{17}[0-9Xx]$",
+                                        "description": "18 characters",
+                                    },
+                                    "reason": {"type": "string", "minLength": 1, "maxLength": service.MAX_REASON},
                                     "proof": {
                                         "type": "string",
                                         "format": "binary",
@@ -106,7 +122,10 @@ def _openapi() -> dict[str, Any]:
                         }
                     },
                 },
-                "responses": {"201": ok("filed", change), **error_responses(400, 401, 403, 404, 409, 413, 415)},
+                "responses": {
+                    "201": {**ok("filed", change), "links": links},
+                    **error_responses(400, 401, 403, 404, 409, 413, 415),
+                },
             },
             "get": {
                 "summary": "List requests (scoped by role)",
@@ -141,6 +160,7 @@ def _openapi() -> dict[str, Any]:
         },
         "/v1/id-changes/{request_id}": {
             "get": {
+                "operationId": "getIdChange",
                 "summary": "One request with its history",
                 "security": key,
                 "parameters": rid,
@@ -149,6 +169,7 @@ def _openapi() -> dict[str, Any]:
         },
         "/v1/id-changes/{request_id}/proof": {
             "get": {
+                "operationId": "getIdChangeProof",
                 "summary": "The proof document (local, national)",
                 "security": key,
                 "parameters": rid,
@@ -166,6 +187,7 @@ def _openapi() -> dict[str, Any]:
         },
         "/v1/id-changes/{request_id}/review": {
             "post": {
+                "operationId": "reviewIdChange",
                 "summary": "Local review: forward or reject",
                 "security": key,
                 "parameters": rid,
@@ -175,6 +197,7 @@ def _openapi() -> dict[str, Any]:
         },
         "/v1/id-changes/{request_id}/decision": {
             "post": {
+                "operationId": "decideIdChange",
                 "summary": "National decision: approve or reject",
                 "security": key,
                 "parameters": rid,
@@ -184,6 +207,7 @@ def _openapi() -> dict[str, Any]:
         },
         "/v1/id-changes/{request_id}/withdraw": {
             "post": {
+                "operationId": "withdrawIdChange",
                 "summary": "Withdraw a request that is not final (platform)",
                 "security": key,
                 "parameters": rid,
@@ -191,7 +215,10 @@ def _openapi() -> dict[str, Any]:
                     "required": False,
                     "content": {
                         "application/json": {
-                            "schema": {"type": "object", "properties": {"comment": {"type": "string"}}}
+                            "schema": {
+                                "type": "object",
+                                "properties": {"comment": {"type": "string", "maxLength": MAX_COMMENT}},
+                            }
                         }
                     },
                 },

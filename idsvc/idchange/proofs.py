@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from PIL import Image
 
 from idsvc.core.errors import IdsvcError, payload_too_large
-from idsvc.documents import check_decode_budget
+from idsvc.core.imagebudget import check_decode_budget
 from idsvc.idchange.errors import CORRUPT_PROOF, EMPTY_PROOF, UNSUPPORTED_PROOF_TYPE
 
 MAX_PROOF_BYTES = 10 * 1024 * 1024

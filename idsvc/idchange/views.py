@@ -6,7 +6,8 @@ from typing import Any
 
 from flask import Blueprint, Response, request
 
-from idsvc.core.errors import invalid_input, payload_too_large
+from idsvc.core import signals
+from idsvc.core.errors import MEMBER_NOT_FOUND, invalid_input, payload_too_large
 from idsvc.idchange import queries, service
 from idsvc.idchange.errors import MULTIPART_REQUIRED
 from idsvc.idchange.proofs import MAX_PROOF_BYTES
@@ -149,7 +150,18 @@ def withdraw(request_id: str) -> Any:
 
 
 @bp.get("/v1/members/<member_id>")
-@require_role("platform")
+@require_role("platform", "local", "national")
 def get_member(member_id: str) -> Any:
-    """A member with the masked current ID number, its history and any open change request."""
-    return json_response(queries.member_view(services(), member_id))
+    """A member with the masked current ID number, its history and any open change request, plus what
+    other features add (``signals.member_view``: e.g. the face-verification lock state).  A local key
+    sees only its own association's members (another's answers 404, like an unknown one)."""
+    svc = services()
+    principal = current_principal()
+    assert principal is not None
+    view = queries.member_view(svc, member_id)
+    if principal.role == "local" and view.get("association") != principal.association:
+        raise MEMBER_NOT_FOUND()
+    for _receiver, extra in signals.member_view.send(svc, member_id=member_id):
+        if isinstance(extra, dict):
+            view.update(extra)
+    return json_response(view)

@@ -15,6 +15,7 @@ import warnings
 import numpy as np
 
 from idsvc.core.errors import IdsvcError
+from idsvc.core.imagebudget import check_decode_budget
 from idsvc.liveness import errors
 from idsvc.liveness.faces import Box, engine
 
@@ -36,6 +37,9 @@ def load_photo_rgb(data: bytes) -> np.ndarray:
 
     if not data:
         raise errors.IMAGE_INVALID({"problem": "empty"})
+    # A progressive JPEG with hundreds of scans, or a PNG of gigapixels, costs seconds of CPU to
+    # decode: refused from the headers (422 image_too_complex) before any decode.
+    check_decode_budget(data)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)

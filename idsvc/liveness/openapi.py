@@ -38,9 +38,10 @@ def _openapi() -> dict[str, Any]:
                         },
                         "id_number": {
                             "type": "string",
+                            "pattern": "^([0-9]{17}[0-9Xx]|[0-9]{15})$",
                             "description": "18-digit (or legacy 15-digit) resident ID number",
                         },
-                        "name": {"type": "string", "maxLength": 100},
+                        "name": {"type": "string", "minLength": 1, "maxLength": 100},
                     },
                 }
             }

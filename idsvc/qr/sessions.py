@@ -87,6 +87,11 @@ RETRYABLE = frozenset(
 )
 
 
+# Problems with the file, not with the member's action (unreadable, too short, too long): the try is
+# given back, so a bad recorder or a gallery mix-up never costs one of the three attempts.
+MEDIA_PROBLEMS = frozenset({"video_invalid", "too_short", "too_long"})
+
+
 class Step(StrEnum):
     SCAN = "scan"
     CONFIRM = "confirm"
@@ -322,6 +327,16 @@ def finish_verifying(
     """
     if passed:
         return _advance(s, Step.PASS, now, verified_at=now, last_reason=None, verifying_since=None, assurance=assurance)
+    if reason in MEDIA_PROBLEMS and now < s.expires_at:
+        return _advance(
+            s,
+            Step.RETRY,
+            now,
+            attempts=max(0, s.attempts - 1),
+            challenge=s.challenge if next_challenge is None else next_challenge,
+            last_reason=reason,
+            verifying_since=None,
+        )
     if reason in RETRYABLE and s.attempts < MAX_ATTEMPTS and now < s.expires_at:
         return _advance(
             s,

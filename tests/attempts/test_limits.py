@@ -152,3 +152,18 @@ def test_unlock_from_the_command_line(services: Any, settings: Any, make_member:
     assert result.exit_code == 0, result.output
     assert not service.state("m-1001").locked
     assert audit_events(services, "member.face_unlocked")[0].actor == "cli"
+
+
+def test_member_view_shows_the_lock_to_platform_and_reviewers(
+    client: Any, platform_key: str, make_key: Any, make_member: Any, app: Any
+) -> None:
+    make_member()  # association 11
+    fail(app.extensions["idsvc.attempts"], 5, member="m-1001")
+    for key in (platform_key, make_key("national"), make_key("local", "11")):
+        view = client.get("/v1/members/m-1001", headers={"Authorization": key})
+        assert view.status_code == 200, view.get_json()
+        lock = view.get_json()["face_verification"]
+        assert lock["locked"] is True and lock["kind"] == "window" and lock["retry_after"] > 0
+    other = client.get("/v1/members/m-1001", headers={"Authorization": make_key("local", "31")})
+    assert other.status_code == 404
+    assert client.get("/v1/members/m-1001").status_code == 401  # nothing for an unauthenticated caller

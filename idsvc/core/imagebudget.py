@@ -23,7 +23,14 @@ import re
 import struct
 from dataclasses import dataclass
 
-from .errors import IMAGE_TOO_COMPLEX
+from idsvc.core.errors import define
+
+IMAGE_TOO_COMPLEX = define(
+    "image_too_complex",
+    422,
+    "图片的编码方式需要过多的解码工作（{reason}），请重新导出为普通的 JPEG 或 PNG",
+    "Decoding this image would take too much work ({reason_en}); re-export it as a plain JPEG or PNG",
+)
 
 # [choice] A standard progressive script has 10 scans (colour) or 6 (grey); encoders that optimise
 # scans produce at most a few dozen.  libjpeg-turbo suggests 500 as a limit for fuzzers; 100 keeps
