@@ -23,7 +23,9 @@ OPERATIONS = [
 @pytest.mark.integration
 @pytest.mark.parametrize("role", ["platform", "service"])
 @pytest.mark.parametrize("operation", OPERATIONS)
-def test_fuzz_reverify_operation(app: Any, make_key: Callable[..., str], member: Any, role: str, operation: str) -> None:
+def test_fuzz_reverify_operation(
+    app: Any, make_key: Callable[..., str], member: Any, role: str, operation: str
+) -> None:
     schema = schemathesis.openapi.from_wsgi("/v1/openapi.json", app)
     key = make_key(role)
     method, path = operation.split(" ", 1)
