@@ -195,11 +195,22 @@ def platform_key(make_key: Callable[..., str]) -> str:
 @pytest.fixture
 def make_member(services: Services) -> Callable[..., Member]:
     def make(
-        member_id: str = "m-1001", name: str = "张三", id_number: str = "110101199003078515", association: str = "11"
+        member_id: str = "m-1001",
+        name: str = "张三",
+        id_number: str = "110101199003078515",
+        association: str = "11",
+        *,
+        id_record: bool = False,
     ) -> Member:
+        """A member; ``id_record`` also files a placeholder reference face under its number, so a
+        session can be confirmed (no real face matches it: tests that verify enrol a real one)."""
+        from idsvc.core.db import IdRecord
+
         with services.db.session() as db:
             member = Member(member_id=member_id, name=name, id_number=id_number, association=association)
             db.add(member)
+            if id_record:
+                db.merge(IdRecord(id_number=id_number, name=name, encoding=bytes(8 * 128), source="test-placeholder"))
         return member
 
     return make

@@ -110,6 +110,12 @@ FORBIDDEN = define("forbidden", 403, "无权执行此操作", "Not allowed")
 WRONG_ROLE = define("wrong_role", 403, "当前 API 密钥的角色无权执行此操作", "This endpoint needs role {roles}")
 NOT_FOUND = define("not_found", 404, "资源不存在", "Not found")
 MEMBER_NOT_FOUND = define("member_not_found", 404, "会员不存在", "member not found")
+ID_RECORD_NOT_FOUND = define(
+    "id_record_not_found",
+    409,
+    "系统内身份证号与人脸记录不一致，无法进行人脸核验，请提交身份证号变更申请",
+    "No face record matches the ID number on file; submit an ID-number change request",
+)
 METHOD_NOT_ALLOWED = define("method_not_allowed", 405, "不支持的请求方法", "Method not allowed")
 UNSUPPORTED_MEDIA_TYPE = define("unsupported_media_type", 415, "不支持的内容类型", "Unsupported media type")
 PAYLOAD_TOO_LARGE = define(
@@ -127,29 +133,6 @@ def invalid_input(field: str, problem_en: str, problem_zh: str | None = None, **
     return INVALID_INPUT(
         {"field": field, **details}, field=field, problem=problem_zh or problem_en, problem_en=problem_en
     )
-
-
-# -- transitional helpers ------------------------------------------------------------------------
-# They build errors from texts given at the call site.  New code declares its codes with define()
-# in its package's errors.py instead; these remain only until every call site is converted.
-
-
-def not_found(what: str, what_zh: str, code: str | None = None) -> IdsvcError:
-    return IdsvcError(
-        code or f"{what}_not_found", f"{what_zh}不存在", f"{what.replace('_', ' ')} not found", status=404
-    )
-
-
-def forbidden(code: str = "forbidden", message: str = "无权执行此操作", message_en: str = "Not allowed") -> IdsvcError:
-    return IdsvcError(code, message, message_en, status=403)
-
-
-def unauthorized() -> IdsvcError:
-    return UNAUTHORIZED()
-
-
-def conflict(code: str, message: str, message_en: str, **details: Any) -> IdsvcError:
-    return IdsvcError(code, message, message_en, status=409, details=details)
 
 
 def human_size(limit_bytes: int) -> tuple[str, str]:

@@ -11,8 +11,8 @@ from __future__ import annotations
 import base64
 import json
 import logging
-from collections.abc import Callable
-from contextlib import AbstractContextManager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
 import redis
@@ -181,6 +181,25 @@ class Store:
             return int(count)
         except redis.RedisError as exc:
             raise store_unavailable() from exc
+
+    @contextmanager
+    def slot(self, key: str, limit: int, ttl: int) -> Iterator[bool]:
+        """Hold one of ``limit`` concurrent slots under ``key`` for the block; yields False when all
+        are taken (nothing is held then).  The TTL frees slots a crashed process never returned."""
+        try:
+            pipe = self.redis.pipeline(transaction=True)
+            pipe.incr(key)
+            pipe.expire(key, ttl)
+            count, _ = pipe.execute()
+        except redis.RedisError as exc:
+            raise store_unavailable() from exc
+        try:
+            yield int(count) <= limit
+        finally:
+            try:
+                self.redis.decr(key)
+            except redis.RedisError:
+                log.warning("could not return a slot; its TTL will", extra={"fields": {"key": key}})
 
     def get_int(self, key: str) -> int:
         try:

@@ -23,10 +23,10 @@ def picker(settings: liveness.SequenceSettings) -> Picker:
     assurance ``single_action``): weaker against replay, kept for tests driven by recorded clips.
     """
     if settings.challenge_actions == 1:
-        from idsvc.liveness.challenges import pick_challenge
+        import idsvc.liveness.challenges as single
 
         names = tuple(settings.challenges)
-        return lambda: pick_challenge(names)
+        return lambda: single.pick_challenge(names)
     return lambda: liveness.new_challenge(settings)
 
 

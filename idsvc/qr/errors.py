@@ -98,3 +98,12 @@ def sql_errors_as_503() -> Iterator[None]:
     except SQL_UNAVAILABLE as exc:
         log.warning("database unavailable: %s", type(exc).__name__)
         raise store_unavailable() from exc
+
+
+TOO_MANY_WAITERS = define(
+    "too_many_waiters",
+    429,
+    "此二维码已在其他页面等待，请关闭多余的页面",
+    "Too many long-polls are already waiting on this session or from this address",
+    owner="qr",
+)

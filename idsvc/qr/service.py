@@ -23,8 +23,8 @@ from sqlalchemy.orm import Session as DbSession
 
 from idsvc.core import audit
 from idsvc.core.clock import Clock
-from idsvc.core.db import Database, Member, utcnow
-from idsvc.core.errors import MEMBER_NOT_FOUND, IdsvcError
+from idsvc.core.db import Database, IdRecord, Member, utcnow
+from idsvc.core.errors import ID_RECORD_NOT_FOUND, MEMBER_NOT_FOUND, IdsvcError
 from idsvc.core.events import Notifier
 from idsvc.core.settings import Settings
 from idsvc.core.store import Store
@@ -262,6 +262,16 @@ class QrSessions:
         )
 
     def confirm(self, sid: str, openid: str, code: str) -> sm.Session:
+        current = self.get(sid)
+        if current.status == sm.SCANNED and hmac.compare_digest(current.match_code.encode(), code.encode()):
+            with sql_errors_as_503(), self.db.session() as db:
+                member = db.get(Member, current.member_id)
+                on_file = member is not None and db.get(IdRecord, member.id_number) is not None
+            if not on_file:
+                self.apply(
+                    sid, lambda cur: sm.no_id_record(cur, openid, self.clock()), "session.failed", f"wechat:{openid}"
+                )
+                raise ID_RECORD_NOT_FOUND()
         challenge = self.pick_challenge()
         return self.apply(
             sid,

@@ -96,6 +96,7 @@ class Step(StrEnum):
     SCAN = "scan"
     CONFIRM = "confirm"
     WRONG_NUMBER = "wrong_number"
+    NO_ID_RECORD = "no_id_record"
     BEGIN_VERIFYING = "begin_verifying"
     PASS = "pass"
     RETRY = "retry"
@@ -116,6 +117,7 @@ TRANSITIONS: MappingProxyType[Step, Transition] = MappingProxyType(
         Step.SCAN: Transition(frozenset({PENDING}), SCANNED),
         Step.CONFIRM: Transition(frozenset({SCANNED}), CONFIRMED),
         Step.WRONG_NUMBER: Transition(frozenset({SCANNED}), FAILED),
+        Step.NO_ID_RECORD: Transition(frozenset({SCANNED}), FAILED),
         Step.BEGIN_VERIFYING: Transition(frozenset({CONFIRMED}), VERIFYING),
         Step.PASS: Transition(frozenset({VERIFYING}), VERIFIED),
         Step.RETRY: Transition(frozenset({VERIFYING}), CONFIRMED),
@@ -301,6 +303,14 @@ def confirm(s: Session, openid: str, code: str, now: float, challenge: Challenge
     if hmac.compare_digest(s.match_code.encode(), code.encode()):
         return _advance(s, Step.CONFIRM, now, confirmed_at=now, challenge=challenge)
     return _advance(s, Step.WRONG_NUMBER, now, failure="match_code_mismatch")
+
+
+def no_id_record(s: Session, openid: str, now: float) -> Session:
+    """scanned → failed when the member has no ID record to match against: said before any
+    recording, since no video could pass (the member must file an ID-number change)."""
+    _require_live(s, now)
+    _require_phone(s, openid)
+    return _advance(s, Step.NO_ID_RECORD, now, failure="id_record_not_found")
 
 
 def begin_verifying(s: Session, openid: str, now: float) -> Session:

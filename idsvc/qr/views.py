@@ -109,6 +109,10 @@ def _authorised_session(session_id: str) -> sessions.Session:
     return s
 
 
+POLLS_PER_SESSION = 2
+POLLS_PER_ADDRESS = 500
+
+
 @bp.get("/v1/sessions/<session_id>")
 def get_session(session_id: str) -> Any:
     """Session status for the desktop; ``?wait=N&version=V`` long-polls up to N ≤ 30 s."""
@@ -116,7 +120,17 @@ def get_session(session_id: str) -> Any:
     version = int_arg("version", 0, 2**31)
     s = _authorised_session(session_id)
     if wait:
-        s = qr_sessions().wait(session_id, s.version if version is None else version, wait)
+        store = services().store
+        client = request.remote_addr or "-"
+        # Fair shares: a desktop needs one waiting poll (two across a page reload); one address —
+        # an office NAT, or a proxy that did not say who is behind it — gets many, not all.
+        with (
+            store.slot(store.key("qr", "waiting", session_id), POLLS_PER_SESSION, MAX_WAIT + 10) as per_session,
+            store.slot(store.key("qr", "waiting-ip", client), POLLS_PER_ADDRESS, MAX_WAIT + 10) as per_address,
+        ):
+            if not (per_session and per_address):
+                raise errors.TOO_MANY_WAITERS({"retry_after": 1})
+            s = qr_sessions().wait(session_id, s.version if version is None else version, wait)
     return json_response(sessions.public_view(s))
 
 

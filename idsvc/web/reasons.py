@@ -53,6 +53,19 @@ REASONS: dict[str, Reason] = {
     "light_challenge_failed": _r(
         "屏幕闪光核验未通过", "请让脸靠近屏幕，调亮屏幕，避开强光", kind="retry", desk="闪光核验未通过，请在手机上重试"
     ),
+    "recorded_before_challenge": _r(
+        "视频不是刚刚现场录制的",
+        "",
+        ("请直接在本页面点击“开始录制”，不要上传相册里的视频", RESTART),
+        desk="视频不是现场录制，请在手机上重新扫码",
+    ),
+    "too_many_waiters": _r(
+        "此二维码已在其他页面打开",
+        "",
+        ("请关闭多余的登录页面，只保留一个", "在电脑上刷新二维码后重新扫描"),
+        desk="请关闭多余的页面后刷新二维码",
+    ),
+    "image_too_complex": _r("图片无法处理", "", ("请重新导出为普通的 JPEG 或 PNG 后再上传",)),
     "too_short": _r("视频太短", "请录满 3 秒，中途不要离开本页面", kind="retry", desk="视频太短，请在手机上重新录制"),
     "too_long": _r("视频太长", "请只录 3 秒左右", kind="retry", desk="视频太长，请在手机上重新录制"),
     "video_invalid": _r("视频无法读取", "请重新录制一次", kind="retry", desk="视频无法读取，请在手机上重新录制"),

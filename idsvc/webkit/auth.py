@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 from flask import g, request
 
 from idsvc.core import apikeys, audit
-from idsvc.core.errors import WRONG_ROLE, IdsvcError, unauthorized
+from idsvc.core.errors import UNAUTHORIZED, WRONG_ROLE, IdsvcError
 from idsvc.core.services import Services
 from idsvc.webkit.context import services
 
@@ -42,7 +42,7 @@ def current_principal(optional: bool = False) -> apikeys.Principal | None:
         if principal is not None:
             _audit_key_use(svc, principal)
     if principal is None and not optional:
-        raise unauthorized()
+        raise UNAUTHORIZED()
     g.principal = principal
     return principal
 

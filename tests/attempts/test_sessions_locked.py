@@ -21,7 +21,7 @@ FAKE_MP4 = b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 200
 
 @pytest.fixture
 def desktop(live_server: str, platform_key: str, make_member: Any) -> Desktop:
-    make_member()
+    make_member(id_record=True)
     return Desktop(live_server, platform_key)
 
 

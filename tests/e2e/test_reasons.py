@@ -23,6 +23,7 @@ def test_every_failure_a_member_or_desktop_can_meet_has_plain_chinese() -> None:
         "not_your_session", "not_wechat", "invalid_token", "invalid_state", "csrf_failed", "unsupported_video_type",
         "verification_in_progress", "payload_too_large", "rate_limited", "store_unavailable", "internal_error",
         "wechat_auth_failed", "wechat_unavailable", "light_challenge_failed", "verification_locked",
+        "id_record_not_found", "too_many_waiters", "recorded_before_challenge",
     }  # fmt: skip
     missing = sorted(c for c in codes if c not in reasons.REASONS)
     assert not missing, missing

@@ -37,7 +37,11 @@ def verify_once(desktop: Desktop, base: str, clip: bytes) -> dict[str, Any]:
     phone = Phone("o_member")
     page = phone.scan(s["scan_url"])
     csrf = Phone.csrf(page.text)
-    assert phone.confirm(base, s["session_id"], s["match_code"], csrf).json()["status"] == "confirmed"
+    confirmed = phone.confirm(base, s["session_id"], s["match_code"], csrf)
+    if confirmed.status_code == 409:  # no ID record under the number on file: said before recording
+        error = confirmed.json()["error"]
+        return {"status": "failed", "reason": error["code"], "message": error["message"]}
+    assert confirmed.json()["status"] == "confirmed"
     return phone.verify(base, s["session_id"], clip, csrf)
 
 

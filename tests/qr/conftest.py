@@ -16,7 +16,7 @@ def settings(settings: Settings, wechat_server: str) -> Settings:
 
 @pytest.fixture
 def member(make_member: Any) -> Any:
-    return make_member()
+    return make_member(id_record=True)
 
 
 @pytest.fixture

@@ -48,7 +48,7 @@ def settings(settings: Any) -> Any:
 
 def enrol(services: Any, encoding: bytes, id_number: str = "110101199003078515") -> None:
     with services.db.session() as db:
-        db.add(IdRecord(id_number=id_number, name="张三", encoding=encoding, source="test"))
+        db.merge(IdRecord(id_number=id_number, name="张三", encoding=encoding, source="test"))
 
 
 def confirmed_phone(desktop: Desktop, live_server: str, openid: str = "o_video") -> tuple[dict[str, Any], Phone, str]:
@@ -119,11 +119,19 @@ def test_other_person_fails_with_face_mismatch(desktop: Desktop, live_server: st
         assert db.get(Member, "m-1001").openid is None  # only a success binds the phone
 
 
-def test_no_id_record_fails_with_id_record_not_found(desktop: Desktop, live_server: str, clips: dict) -> None:
-    s, phone, csrf = confirmed_phone(desktop, live_server)
-    body = phone.verify(live_server, s["session_id"], clips["window"], csrf)
-    assert body["status"] == "failed" and body["reason"] == "id_record_not_found"
-    assert "身份证号变更申请" in body["message"]
+def test_no_id_record_is_said_at_confirmation_before_any_recording(
+    desktop: Desktop, live_server: str, services: Any
+) -> None:
+    with services.db.session() as db:  # the member's number has no reference face on file
+        db.query(IdRecord).delete()
+    s = desktop.create()
+    phone = Phone("o_video")
+    csrf = Phone.csrf(phone.scan(s["scan_url"]).text)
+    r = phone.confirm(live_server, s["session_id"], s["match_code"], csrf)
+    assert r.status_code == 409 and r.json()["error"]["code"] == "id_record_not_found"
+    assert "身份证号变更申请" in r.json()["error"]["message"]
+    polled = desktop.poll(s).json()  # the desktop sees it at once, no video was ever recorded
+    assert (polled["status"], polled["failure_reason"], polled["attempts"]) == ("failed", "id_record_not_found", 0)
 
 
 def test_unreadable_video_can_be_retried(desktop: Desktop, live_server: str, services: Any, clips: dict) -> None:
