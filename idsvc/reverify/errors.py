@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from idsvc.core import errors as core_errors
 from idsvc.core.errors import ErrorSpec, define
 
 
@@ -18,12 +19,8 @@ WECHAT_NOT_BOUND = _rv(
     "该会员尚未绑定微信，请先完成一次扫码实名认证",
     "The member has no bound WeChat yet; the member must first pass a QR face verification",
 )
-ID_RECORD_NOT_FOUND = _rv(
-    "id_record_not_found",
-    409,
-    "系统里没有该会员身份证号对应的人脸记录",
-    "There is no ID record (reference face) for the member's ID number",
-)
+#: 409 before any QR: the shared core code (the same status and text everywhere).
+ID_RECORD_NOT_FOUND = core_errors.ID_RECORD_NOT_FOUND
 NOT_BOUND_WECHAT = _rv(
     "not_bound_wechat", 403, "请使用本人绑定的微信扫码", "Scan with the WeChat account bound to the member"
 )
