@@ -84,7 +84,7 @@ def apikey() -> None:
 
 @apikey.command("create")
 @click.option("--name", required=True)
-@click.option("--role", required=True, type=click.Choice(["platform", "local", "national"]))
+@click.option("--role", required=True, type=click.Choice(["platform", "local", "national", "service"]))
 @click.option("--association", default=None, help="Association / region code (required for role local).")
 def apikey_create(name: str, role: str, association: str | None) -> None:
     """Create a key and print it once on stdout; only its hash is stored."""

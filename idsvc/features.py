@@ -10,6 +10,8 @@ from idsvc.documents import feature as documents
 from idsvc.idchange import feature as idchange
 from idsvc.liveness import feature as liveness
 from idsvc.qr import feature as qr
+from idsvc.reverify import feature as reverify
 
 # attempts before qr: qr's register() takes the attempts service from the app.
-FEATURES = (attempts, qr, liveness, documents, idchange, certificate)
+# reverify after qr: it adds a scan guard to qr's sessions.
+FEATURES = (attempts, qr, reverify, liveness, documents, idchange, certificate)

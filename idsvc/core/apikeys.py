@@ -15,7 +15,9 @@ from sqlalchemy.orm import Session
 
 from idsvc.core.db import ApiKey
 
-ROLES = ("platform", "local", "national")
+#: ``service``: a calling service (the forms behind a sensitive submission); it may only create
+#: re-verifications and consume the ones it created (idsvc.reverify).
+ROLES = ("platform", "local", "national", "service")
 
 
 @dataclass(frozen=True)

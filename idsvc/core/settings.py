@@ -173,6 +173,11 @@ class Settings:
     # What the member's phone shows (README "The phone (WeChat)").
     portal_name: str = "会员系统"
     help_text: str = "如有疑问，请联系所在协会"
+    # Re-verification before submission (docs/reverify.md): the official-account template message
+    # pushed with ``notify: "wechat"`` (empty: pushing is off), and how long a verified
+    # re-verification may still be consumed after ``verified_at``.
+    wechat_template_id: str = ""
+    reverify_validity: int = 120
 
     @property
     def production(self) -> bool:
@@ -288,6 +293,8 @@ class Settings:
             audit_key=Secret(audit_key),
             portal_name=get("PORTAL_NAME") or defaults.portal_name,
             help_text=get("HELP_TEXT") or defaults.help_text,
+            wechat_template_id=get("WECHAT_TEMPLATE_ID"),
+            reverify_validity=get_int("REVERIFY_VALIDITY", defaults.reverify_validity),
         )
 
     def replace(self, **changes: object) -> Settings:

@@ -10,6 +10,7 @@ audit log does not (``Store.update_json_durably``).
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import hmac
 import logging
@@ -47,6 +48,9 @@ JOB = "qr.verify_video"
 VIDEO_TTL = 180
 #: Called after every decision (passed, reason, member, session, actor): the attempts feature counts.
 DecisionHook = Callable[..., None]
+#: Called before a scan is recorded, with the session and the scanning openid; it may refuse the scan
+#: by raising (the session is then left unchanged).  The reverify feature requires the bound WeChat.
+ScanGuard = Callable[[sm.Session, str], None]
 #: Extra SQL work done in the same transaction as a transition's audit entry: (db, old, new).
 SqlHook = Callable[[DbSession, sm.Session, sm.Session], None]
 
@@ -82,6 +86,7 @@ class QrSessions:
         self.attempts = attempts
         self.queue = queue
         self.on_decided = on_decided
+        self.scan_guards: list[ScanGuard] = []
 
     # -- keys ---------------------------------------------------------------------------
     def _key(self, sid: str) -> str:
@@ -180,7 +185,27 @@ class QrSessions:
             raise errors.SESSION_NOT_FOUND()
         return sm.Session.from_json(raw), changed
 
-    def create(self, actor: str, member_id: str, purpose: str, desktop: dict[str, str]) -> tuple[sm.Session, str]:
+    def for_member(self, member_id: str) -> list[sm.Session]:
+        """The member's sessions still retained in Redis (any state), oldest first."""
+        found = []
+        for sid in self.store.members(self._member_key(member_id)):
+            try:
+                found.append(self.get(sid))
+            except IdsvcError as exc:
+                if exc.code != "session_not_found":
+                    raise
+        return sorted(found, key=lambda s: s.created_at)
+
+    def create(
+        self,
+        actor: str,
+        member_id: str,
+        purpose: str,
+        desktop: dict[str, str],
+        *,
+        binding: dict[str, str | None] | None = None,
+    ) -> tuple[sm.Session, str]:
+        """A new pending session; ``binding`` sets the re-verification fields (``action`` …)."""
         sid = secrets.token_urlsafe(16)
         poll_token = secrets.token_urlsafe(32)
         s = sm.new_session(
@@ -192,6 +217,8 @@ class QrSessions:
             self.settings.session_ttl,
             poll_token_hash=_digest(poll_token),
         )
+        if binding:
+            s = dataclasses.replace(s, **binding)  # type: ignore[arg-type]  # only the str | None fields
         # The audit entry and the Redis record stand or fall together: Redis is written inside the
         # SQL transaction, so a Redis failure rolls the entry back (a commit failure after it leaves
         # only an unreachable pending record that expires: nobody got its poll token).
@@ -205,7 +232,7 @@ class QrSessions:
                 "session.created",
                 actor,
                 f"session:{sid}",
-                {"member_id": member_id, "purpose": purpose, "desktop_ip": desktop.get("ip", "")},
+                {"member_id": member_id, "purpose": purpose, "desktop_ip": desktop.get("ip", ""), **(binding or {})},
             )
             db.flush()
             self.store.set_json(self._key(sid), s.to_json(), self._retention)
@@ -220,10 +247,15 @@ class QrSessions:
                     db, "session.openid_mismatch", f"wechat:{openid}", f"session:{sid}", {"member_id": new.member_id}
                 )
 
+        def step(cur: sm.Session) -> sm.Session | None:
+            for guard in self.scan_guards:
+                guard(cur, openid)
+            return sm.scan(cur, openid, self.clock())
+
         # A repeated scan by the same phone changes nothing and was audited the first time.
         return self.apply(
             sid,
-            lambda cur: sm.scan(cur, openid, self.clock()),
+            step,
             "session.scanned",
             f"wechat:{openid}",
             also=openid_mismatch,
@@ -358,8 +390,8 @@ class QrSessions:
         assurance = analysis.decision.get("assurance") if analysis.passed else None
 
         def bind_openid(db: DbSession, _old: sm.Session, new: sm.Session) -> None:
-            if new.status != sm.VERIFIED:
-                return
+            if new.status != sm.VERIFIED or new.action is not None:
+                return  # a re-verification never binds: it requires the WeChat already bound
             member = db.get(Member, new.member_id)
             if member is not None and member.openid is None:
                 member.openid, member.openid_bound_at = openid, utcnow()

@@ -158,6 +158,13 @@ class Session:
     last_reason: str | None = None
     # What the passed verification proved: "sequence+light", "sequence" or "single_action".
     assurance: str | None = None
+    # A re-verification (idsvc.reverify) binds the session to what is being submitted: the action,
+    # its Chinese label, the SHA-256 of the exact form, and the API key (id, name) that created it.
+    action: str | None = None
+    action_label: str | None = None
+    payload_digest: str | None = None
+    created_by: str | None = None
+    service_name: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The stored form (the shape Redis has always held: ``failure`` is ``{"code": …}``)."""
@@ -396,4 +403,5 @@ def public_view(s: Session) -> dict[str, Any]:
         "last_reason": s.last_reason,
         "consumed_at": iso(s.consumed_at),
         "assurance": s.assurance,
+        **({"action": s.action, "payload_digest": s.payload_digest} if s.action is not None else {}),
     }
