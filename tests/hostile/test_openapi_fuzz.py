@@ -55,6 +55,19 @@ OPERATIONS = [
     "POST /v1/members/{member_id}/unlock",
     "POST /v1/sessions",
     "POST /v1/sessions/{session_id}/consume",
+    "DELETE /v1/members/{member_id}/wechat",
+    "GET /v1/certificates/keys",
+    "GET /v1/members/{member_id}/certificate",
+    "GET /v1/members/{member_id}/certificate.pdf",
+    "GET /v1/members/{member_id}/certificate.png",
+    "GET /v1/members/{member_id}/portrait",
+    "GET /v1/members/{member_id}/portrait/cleaned.jpg",
+    "GET /v1/members/{member_id}/portrait/original",
+    "PATCH /v1/members/{member_id}",
+    "POST /v1/members/{member_id}/certificate/revoke",
+    "POST /v1/members/{member_id}/portrait",
+    "POST /v1/reverifications",
+    "POST /v1/reverifications/{session_id}/consume",
 ]
 
 # Operations that other roles may call: fuzzed again with those keys.
