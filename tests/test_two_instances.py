@@ -4,6 +4,7 @@ and the video uploaded to B is analysed by a queue worker, not by either web pro
 
 from __future__ import annotations
 
+import base64
 import os
 import signal
 import subprocess
@@ -59,6 +60,7 @@ def cluster(tmp_path: Path, wechat_server: str, data_dir: Path, settings: Any) -
         **os.environ,
         "IDSVC_ENV": "production",
         "IDSVC_SECRET_KEY": "two-instances-secret-" + os.urandom(8).hex(),
+        "IDSVC_CERT_SIGNING_KEY": base64.b64encode(os.urandom(32)).decode(),
         "IDSVC_DATABASE_URL": _fresh_postgres(),
         "IDSVC_REDIS_URL": REDIS_URL,
         "IDSVC_REDIS_PREFIX": settings.redis_prefix,

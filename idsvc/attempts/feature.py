@@ -15,6 +15,7 @@ from flask import Flask
 from idsvc.attempts import cli, openapi, views
 from idsvc.attempts.limits import FaceAttempts
 from idsvc.core import signals
+from idsvc.core.errors import IdsvcError
 from idsvc.core.services import Services
 from idsvc.webkit.context import SERVICES_KEY
 from idsvc.webkit.openapi import add_paths
@@ -36,7 +37,10 @@ def register(app: Flask) -> None:
             attempts.record_failure(member_id, reason, session_id=session_id, actor=actor)
 
     def lock_state(sender: Services, *, member_id: str, **_: Any) -> dict[str, Any]:
-        return {"face_verification": attempts.view(member_id)}
+        try:
+            return {"face_verification": attempts.view(member_id)}
+        except IdsvcError:  # Redis down: the member's SQL record is still answered
+            return {"face_verification": {"unavailable": True}}
 
     signals.face_verification_decided.connect(count_failure, sender=svc, weak=False)
     signals.member_view.connect(lock_state, sender=svc, weak=False)

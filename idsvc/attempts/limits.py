@@ -112,10 +112,14 @@ class FaceAttempts:
     # -- reads ------------------------------------------------------------------------------
     def state(self, member_id: str) -> LockState:
         now = self._clock()
-        lock = self._store.get_json(self._lock_key(member_id))
+        lock, in_window, today = self._store.read_many(
+            self._lock_key(member_id),
+            self._window_key(member_id),
+            now - self.window_s,
+            now,
+            self._day_key(member_id, now),
+        )
         locked = lock is not None and float(lock["until"]) > now
-        in_window = self._store.count_range(self._window_key(member_id), now - self.window_s, now)
-        today = self._store.get_int(self._day_key(member_id, now))
         return LockState(
             locked=locked,
             until=float(lock["until"]) if locked and lock else None,

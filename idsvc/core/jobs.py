@@ -78,12 +78,19 @@ class DramatiqQueue:
         url: str,
         namespace: str,
         *,
+        consumer: bool = False,
         heartbeat_timeout_ms: int = 30_000,
         maintenance_chance: int = 1000,
     ) -> None:
+        # A web process only sends: it gets no middleware.  Dramatiq's shutdown and time-limit
+        # middleware pick their gevent or thread flavour when first imported, and a web process
+        # imports them before gunicorn's gevent worker patches the standard library; the worker
+        # process (`consumer`) runs them, with the actor options they define.
+        self.consumer = consumer
         self.broker = RedisBroker(  # type: ignore[no-untyped-call]
             url=url,
             namespace=namespace,
+            middleware=None if consumer else [],
             heartbeat_timeout=heartbeat_timeout_ms,
             maintenance_chance=maintenance_chance,
             socket_timeout=5,
@@ -99,7 +106,7 @@ class DramatiqQueue:
             priority=0,
             # The handler decides failures itself (it records them on the session); retrying a
             # crashed analysis is the broker's re-delivery, not Dramatiq's retry loop.
-            options={"max_retries": 0, "time_limit": JOB_TIME_LIMIT_MS},
+            options={"max_retries": 0, "time_limit": JOB_TIME_LIMIT_MS} if self.consumer else {},
         )
 
     def enqueue(self, name: str, **kwargs: Any) -> None:
@@ -116,11 +123,12 @@ class DramatiqQueue:
         self.broker.close()
 
 
-def make_queue(redis_url: str, prefix: str, **options: Any) -> JobQueue:
-    """Dramatiq on ``redis_url``, or the in-process pool when there is no Redis server."""
+def make_queue(redis_url: str, prefix: str, *, consumer: bool = False, **options: Any) -> JobQueue:
+    """Dramatiq on ``redis_url`` (``consumer``: this process runs jobs), or the in-process pool
+    when there is no Redis server."""
     if not redis_url:
         return InProcessQueue()
-    return DramatiqQueue(redis_url, f"{prefix}:jobs", **options)
+    return DramatiqQueue(redis_url, f"{prefix}:jobs", consumer=consumer, **options)
 
 
 class StoppableWorker:

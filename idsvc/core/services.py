@@ -41,7 +41,7 @@ class Services:
         self.db.dispose()
 
 
-def build_services(settings: Settings, *, clock: Clock | None = None) -> Services:
+def build_services(settings: Settings, *, clock: Clock | None = None, job_consumer: bool = False) -> Services:
     """Build everything; the schema is upgraded first in development and test, and must already be
     current in production (:class:`idsvc.core.migrations.SchemaBehind` names the command to run)."""
     db = Database(settings.database_url, audit_key=settings.audit_signing_key())
@@ -59,7 +59,7 @@ def build_services(settings: Settings, *, clock: Clock | None = None) -> Service
         blobs=BlobStore(settings.blob_dir),
         notifier=Notifier(client, store.channel("*")),
         clock=clock or SystemClock(),
-        queue=make_queue(settings.redis_url, settings.redis_prefix),
+        queue=make_queue(settings.redis_url, settings.redis_prefix, consumer=job_consumer),
     )
 
 

@@ -23,9 +23,10 @@ log = logging.getLogger(__name__)
 
 
 def _serve_jobs(settings: Settings, threads: int) -> None:
+    from idsvc.core.services import build_services
     from idsvc.web.app import create_app
 
-    app = create_app(settings)
+    app = create_app(settings, services=build_services(settings, job_consumer=True))
     services: Services = app.extensions[SERVICES_KEY]
     queue = services.queue
     if not isinstance(queue, DramatiqQueue):

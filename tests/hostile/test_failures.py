@@ -56,7 +56,7 @@ NEEDS_REDIS = {"create_session", "readyz"}
 
 @pytest.fixture
 def keys(make_key: Callable[..., str], make_member: Any) -> dict[str, str]:
-    make_member()
+    make_member(id_record=True)
     return {"platform": make_key("platform"), "national": make_key("national")}
 
 

@@ -64,7 +64,7 @@ def test_phone_confirm_refuses_deep_json(live_server: str, platform_key: str, ma
     """#9.9: JSON nested 100,000 deep on the /m/ confirm endpoint → 400, not a 500."""
     from tests.qr.phone import Desktop, Phone
 
-    make_member()
+    make_member(id_record=True)
     s = Desktop(live_server, platform_key).create()
     phone = Phone("o_deep")
     csrf = Phone.csrf(phone.scan(s["scan_url"]).text)

@@ -49,7 +49,7 @@ def script() -> Script:
 
 @pytest.fixture
 def qs(services: Any, clock: FixedClock, script: Script, make_member: Any) -> QrSessions:
-    make_member()
+    make_member(id_record=True)
     picks = iter(
         [
             {
