@@ -137,6 +137,22 @@ def photo_rows() -> list[dict[str, str]]:
         return list(csv.DictReader(fh))
 
 
+def photo_rgb(path: Path) -> np.ndarray:
+    """Any labelled photo as upright RGB.  Enrolment takes JPEG/PNG only since the error-catalogue
+    change, but the face-pair figures are about the encoder, so other formats (WebP, GIF, ...) in
+    the labelled set are decoded here the way enrolment used to (PIL, EXIF orientation)."""
+    from PIL import Image, ImageOps
+
+    from idsvc.core.errors import IdsvcError
+
+    data = path.read_bytes()
+    try:
+        return enrol.load_photo_rgb(data)
+    except IdsvcError:
+        with Image.open(io.BytesIO(data)) as im:
+            return np.ascontiguousarray(np.asarray(ImageOps.exif_transpose(im).convert("RGB"), dtype=np.uint8))
+
+
 def photo_encoding(path: Path, sha: str) -> tuple[np.ndarray, tuple[int, int, int, int]] | None:
     """Largest face's encoding and box (top, right, bottom, left); cached by file hash."""
     cache = cache_dir() / "photos" / f"{sha}.npz"
@@ -145,7 +161,7 @@ def photo_encoding(path: Path, sha: str) -> tuple[np.ndarray, tuple[int, int, in
         return (z["enc"], tuple(int(v) for v in z["box"])) if z["enc"].size else None
     import cv2
 
-    rgb = enrol.load_photo_rgb(path.read_bytes())
+    rgb = photo_rgb(path)
     h, w = rgb.shape[:2]
     s = min(1.0, enrol.DETECT_LONG_SIDE / max(h, w))
     small = rgb if s == 1.0 else cv2.resize(rgb, (round(w * s), round(h * s)), interpolation=cv2.INTER_AREA)
@@ -398,7 +414,7 @@ def liveness(cfg: LivenessConfig, verbose: bool) -> dict[str, object]:
         name = f"photo-{Path(r['file']).stem}"
 
         def make(p: Path, r: dict[str, str] = r, box: tuple[int, int, int, int] = got[1], n: int = n) -> None:
-            rgb = enrol.load_photo_rgb((DATA / r["file"]).read_bytes())
+            rgb = photo_rgb(DATA / r["file"])
             synth.photo_attack(rgb, box, p, seed=n)
 
         ins = inspected(derived(f"{name}.mp4", make), cfg)
