@@ -49,6 +49,12 @@ class LivenessConfig:
     # Landmarks cost ~0.7 ms per frame (720x1280), so they run on every frame up to 30 Hz: the
     # quickest blinks in the data (liveportrait-d14) close the eyes for a single 33 ms frame.
     landmark_rate_hz: float = 30.0
+    # Experiment for the CPU budget (#10.5, docs/liveness.md "CPU budget"): landmarks on key frames
+    # at this rate only, plus any frame whose eye patch changed by more than ``eye_change_trigger``
+    # grey levels (mean absolute difference, mean removed) from the last analysed frame's.  Equal to
+    # ``landmark_rate_hz`` (the default) = landmarks on every frame, the trigger unused.
+    landmark_keyframe_hz: float = 30.0
+    eye_change_trigger: float = 6.0
     # HOG detection (~10 ms at 400 px long side) only every 0.75 s on the full frame: it counts
     # faces and re-anchors the landmark tracker (which also re-detects at once when a frame's
     # landmarks jump); in between, the box follows the previous frame's eyes.  At 400 px a face

@@ -115,6 +115,29 @@ def _jumped(prev_lm: np.ndarray, lm: np.ndarray) -> bool:
     return scale > MAX_SCALE_STEP or shift > MAX_SHIFT_STEP
 
 
+EYE_PATCH = (32, 12)  # both eyes, resized to this (w, h) for the change trigger
+
+
+def _eye_box(lm_px: np.ndarray, w: int, h: int) -> tuple[int, int, int, int]:
+    """(x0, y0, x1, y1) around both eyes with a margin of 0.3 IOD."""
+    eyes = lm_px[36:48]
+    iod = max(geometry.interocular(lm_px), 1.0)
+    m = 0.3 * iod
+    x0, y0 = eyes.min(axis=0) - m
+    x1, y1 = eyes.max(axis=0) + m
+    return (int(max(0, x0)), int(max(0, y0)), int(min(w, x1)), int(min(h, y1)))
+
+
+def _eye_patch(gray: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray | None:
+    import cv2
+
+    x0, y0, x1, y1 = box
+    if x1 - x0 < 8 or y1 - y0 < 4:
+        return None
+    p = cv2.resize(gray[y0:y1, x0:x1], EYE_PATCH, interpolation=cv2.INTER_AREA).astype(np.float32)
+    return np.asarray(p - p.mean())
+
+
 THUMB = 32
 # A scene cut: the whole (mean-removed) 32x32 thumbnail changes at once, far more than between
 # any two neighbouring frames of a continuous recording.  Measured per-frame changes on the 23
@@ -287,17 +310,30 @@ class _Run:
         self.ears: list[float] = []
         self.thumb_diffs: list[float] = []
         self.prev_thumb: np.ndarray | None = None
+        self.next_scene = 0.0
+        self.scene_t: list[float] = []
+        self.keyframe_hz = min(self.cfg.landmark_keyframe_hz, self.cfg.landmark_rate_hz)
+        self.sparse = self.keyframe_hz < self.cfg.landmark_rate_hz
+        self.keyframe = True
+        self.eye_box: tuple[int, int, int, int] | None = None
+        self.eye_ref: np.ndarray | None = None
 
     # -- per frame ---------------------------------------------------------------------------
     def feed(self, frame: Frame) -> None:
         self.n_decoded += 1
         self.first_t = frame.t if self.first_t is None else self.first_t
         self.last_t = frame.t
-        if frame.t + 1e-6 < self.next_analyse:
+        if frame.t + 1e-6 < self.next_scene:
             return
-        self.next_analyse = max(self.next_analyse + 1.0 / self.cfg.landmark_rate_hz, frame.t)
+        self.next_scene = max(self.next_scene + 1.0 / self.cfg.landmark_rate_hz, frame.t)
         gray = frame.gray
-        self._scene(gray)
+        self._scene(gray, frame.t)
+        keyframe = frame.t + 1e-6 >= self.next_analyse
+        if not keyframe and not self._eyes_changed(gray):
+            return
+        if keyframe:
+            self.next_analyse = max(self.next_analyse + 1.0 / self.keyframe_hz, frame.t)
+        self.keyframe = keyframe
         h, w = gray.shape
         sx, sy = frame.display_scale
         self.frame_wh = (round(w * sx), round(h * sy))
@@ -313,8 +349,21 @@ class _Run:
         lm_px, lm = fitted
         self._record(frame, gray, lm, _colour(frame, lm_px))
         self.anchor.box = _box_from_landmarks(lm_px, w, h)
+        if self.sparse:
+            self.eye_box = _eye_box(lm_px, w, h)
+            self.eye_ref = _eye_patch(gray, self.eye_box)
 
-    def _scene(self, gray: np.ndarray) -> None:
+    def _eyes_changed(self, gray: np.ndarray) -> bool:
+        """Between key frames: did the eyes change (a blink, a move) since the last analysed frame?"""
+        if self.eye_box is None or self.eye_ref is None or self.prev_lm is None:
+            return False
+        patch = _eye_patch(gray, self.eye_box)
+        if patch is None or patch.shape != self.eye_ref.shape:
+            return True
+        return float(np.abs(patch - self.eye_ref).mean()) > self.cfg.eye_change_trigger
+
+    def _scene(self, gray: np.ndarray, t: float) -> None:
+        self.scene_t.append(t)
         thumb = _thumb(gray)
         self.thumb_diffs.append(float(np.abs(thumb - self.prev_thumb).mean()) if self.prev_thumb is not None else 0.0)
         self.prev_thumb = thumb
@@ -366,7 +415,7 @@ class _Run:
         assert box is not None
         # Quality and candidates on every other analysed frame (15 Hz is plenty for picking
         # frames to encode and for the median luma/sharpness); landmarks stay on every frame.
-        quality_frame = len(self.series) % 2 == 0
+        quality_frame = self.keyframe if self.sparse else len(self.series) % 2 == 0
         luma, sharp = _quality(gray, box) if quality_frame else (float("nan"), float("nan"))
         self.series.add(frame.t, lm, luma, sharp, colour)
         self.prev_lm = lm
@@ -400,7 +449,7 @@ class _Run:
             rounds=self.rounds,
             candidates=self.candidates,
             cuts=sorted(set(round(c, 3) for c in self.cuts)),
-            scene_cuts=_scene_cuts(t, np.array(self.thumb_diffs)),
+            scene_cuts=_scene_cuts(np.array(self.scene_t), np.array(self.thumb_diffs)),
             frame_wh=self.frame_wh,
             frames_decoded=n,
             # last timestamp plus one mean frame interval: 90 frames at 30 fps = 3.0 s
