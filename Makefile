@@ -5,7 +5,7 @@ VENV := .venv
 STAMP := $(VENV)/.installed-stamp
 UV := .tools/bin/uv
 
-.PHONY: install run test test-pg lint fmt eval bench eval-docs bench-docs clean
+.PHONY: install run test test-pg lint fmt eval bench eval-docs bench-docs loadtest clean
 
 $(UV):
 	python$(PY_VERSION) -m venv .tools || python3 -m venv .tools
@@ -52,6 +52,12 @@ eval-docs: install
 
 bench-docs: install
 	$(VENV)/bin/python scripts/bench_docs.py
+
+# Thousands of desktops long-polling one `idsvc serve` on loopback, with and without videos (#10);
+# bounded (--max-seconds, --max-requests), stops by itself, writes the table into docs/capacity.md.
+loadtest: install
+	@scripts/ensure_services.sh --postgres
+	$(VENV)/bin/python scripts/loadtest.py $(LOADTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) .tools var .pytest_cache
