@@ -92,6 +92,8 @@ class PhaseStats:
     ended: float = 0.0
     healthz: list[float] = field(default_factory=list)
     wake: dict[str, list[float]] = field(default_factory=lambda: {"cancel": [], "scan": []})
+    # Desktop's answer minus the DELETE's own answer: the fan-out alone (negative: woken first).
+    wake_after_ack: list[float] = field(default_factory=list)
     scan_chain: list[float] = field(default_factory=list)  # QR URL -> OAuth -> callback -> page (4 requests)
     scan_callback: list[float] = field(default_factory=list)  # the one idsvc request that scans
     confirm: list[float] = field(default_factory=list)
@@ -127,6 +129,7 @@ class Desktop:
     claimed: bool = False
     watch_at: float | None = None
     watch_kind: str = ""
+    woken_at: float = 0.0
     woken: asyncio.Event = field(default_factory=asyncio.Event)
     retired: bool = False
     sessions: int = 0
@@ -223,6 +226,7 @@ class LoadClient:
                     s = r.json()
                     if d.watch_at is not None and s["version"] != d.version:
                         self.stats.wake[d.watch_kind].append(answered - d.watch_at)
+                        d.woken_at = answered
                         d.watch_at = None
                         d.woken.set()
                     d.version = s["version"]
@@ -305,7 +309,10 @@ class LoadClient:
                 self.err(f"cancel {r.status}")
                 d.watch_at = None
                 return
+            acked = r.sent_at + r.elapsed
             await self.await_wake(d, "cancel")
+            if d.woken_at >= r.sent_at:
+                self.stats.wake_after_ack.append(d.woken_at - acked)
         except HttpError:
             self.err("cancel: no answer")
         finally:
@@ -636,7 +643,7 @@ def p50p99(values: list[float]) -> str:
 
 def table(rows: list[tuple[PhaseStats, PhaseStats]]) -> str:
     head = (
-        "| desktops waiting (min–mean) | videos | wake p50 / p99 ms (n) | /healthz p50 / p99 ms (n) | "
+        "| desktops wanted: waiting (min–mean) | videos | wake p50 / p99 ms (n) | /healthz p50 / p99 ms (n) | "
         "scan p50 / p99 ms (n) | confirm p50 / p99 ms (n) | video uploads in flight (mean / max) | "
         "verifications/s | errors | CPU % of one core / RSS per process | load avg |"
     )
@@ -651,7 +658,7 @@ def table(rows: list[tuple[PhaseStats, PhaseStats]]) -> str:
             "| "
             + " | ".join(
                 [
-                    f"{p.level} ({min(waiting)}–{statistics.mean(waiting):.0f})",
+                    f"{p.level}: {min(waiting)}–{statistics.mean(waiting):.0f}",
                     "yes" if p.videos else "no",
                     p50p99(p.wakes()),
                     p50p99(p.healthz),
@@ -714,6 +721,7 @@ async def measure(args: argparse.Namespace, port: int, key: str, clip: bytes, st
     try:
         for level in args.levels:
             print(f"== {level} desktops: ramp (load {procs.loadavg()})", flush=True)
+            client.stats = PhaseStats("ramp", level, False)  # the last phase's numbers stay as printed
             ramp = await client.ramp_to(level, args.ramp_timeout)
             client.stats.ended = time.monotonic()
             ramp_errors = dict(client.stats.errors)
@@ -736,7 +744,8 @@ async def measure(args: argparse.Namespace, port: int, key: str, clip: bytes, st
                 f"- {level} desktops: ramp {ramp:.0f} s (errors {ramp_errors or 'none'}); "
                 f"scan callback alone p50/p99 {p50p99(plain.scan_callback)} ms without videos"
                 + (f", {p50p99(video.scan_callback)} ms with videos" if video else "")
-                + f"; wake by cancel {p50p99(plain.wake['cancel'])}, by scan {p50p99(plain.wake['scan'])} ms; "
+                + f"; wake by cancel {p50p99(plain.wake['cancel'])}, by scan {p50p99(plain.wake['scan'])} ms, "
+                f"desktop's answer minus the DELETE's answer {p50p99(plain.wake_after_ack)} ms; "
                 f"CPU while probing without videos: {cpu_cell(plain.cpu)}; "
                 f"client loop lag p99 {ms(pct(plain.loop_lag, 99))} ms"
                 + (
