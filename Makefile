@@ -59,11 +59,18 @@ eval-docs: install
 
 bench-docs: install
 	$(VENV)/bin/python scripts/bench_docs.py
+	$(VENV)/bin/python scripts/bench_certificate.py
 
 # Every member and desktop screen at 320x568, 390x844 and 1366x768 into docs/screens/ (docs/ux.md).
 screenshots: install
 	@scripts/ensure_services.sh
 	$(VENV)/bin/python scripts/screenshots.py
+
+# Thousands of desktops long-polling one `idsvc serve` on loopback, with and without videos (#10);
+# bounded (--max-seconds, --max-requests), stops by itself, writes the table into docs/capacity.md.
+loadtest: install
+	@scripts/ensure_services.sh --postgres
+	$(VENV)/bin/python scripts/loadtest.py $(LOADTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) .tools var .pytest_cache

@@ -1,0 +1,1 @@
+"""Helpers of ``scripts/loadtest.py`` (``make loadtest``): HTTP client, processes, sampling, report."""
