@@ -131,6 +131,11 @@ class SchemaMismatch(RuntimeError):
 AUDIT_KEY_INFO = "idsvc_audit_key"
 
 
+READ_ONLY = "idsvc_read_only"
+BEST_EFFORT = "idsvc_best_effort"
+BUSY_TIMEOUT_MS = 3000
+
+
 class Database:
     """An engine plus a session factory; one per process.
 
@@ -145,10 +150,26 @@ class Database:
         self._sessions = sessionmaker(self.engine, expire_on_commit=False, info={AUDIT_KEY_INFO: audit_key})
 
     @contextmanager
-    def session(self) -> Iterator[Session]:
-        """A transaction: commits when the block ends normally, rolls back on any exception."""
+    def session(self, *, best_effort: bool = False) -> Iterator[Session]:
+        """A transaction: commits when the block ends normally, rolls back on any exception.
+
+        ``best_effort``: for writes that may be skipped (a key-use audit marker): on SQLite it waits
+        0.2 s for the write lock instead of 3 s, so it never delays the request that needs it."""
         with self._sessions() as session, session.begin():
+            if best_effort:
+                session.connection(execution_options={BEST_EFFORT: True})
             yield session
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        """A read-only transaction.  On SQLite it begins DEFERRED, so (in WAL mode) it reads while
+        another connection holds the write lock: authentication keeps working during a long write."""
+        with self._sessions() as session:
+            session.connection(execution_options={READ_ONLY: True})
+            try:
+                yield session
+            finally:
+                session.rollback()
 
     def ping(self) -> None:
         with self.engine.connect() as conn:
@@ -163,7 +184,9 @@ def _make_engine(url: str) -> Engine:
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 5, "check_same_thread": False})
+        # 3 s of waiting for the write lock, then 503: a request answers within seconds even when
+        # a long write (or an outage) holds the database.
+        engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000, "check_same_thread": False})
 
         @event.listens_for(engine, "connect")
         def _on_connect(dbapi_conn: Any, _record: Any) -> None:
@@ -177,8 +200,11 @@ def _make_engine(url: str) -> Engine:
         @event.listens_for(engine, "begin")
         def _on_begin(conn: Any) -> None:
             # IMMEDIATE takes the write lock up front: read-then-write transactions (audit chain,
-            # state transitions) serialise instead of failing with "database is locked".
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            # state transitions) serialise instead of failing with "database is locked".  A
+            # read-only session (Database.read) begins DEFERRED and never waits for the lock.
+            options = conn.get_execution_options()
+            conn.exec_driver_sql(f"PRAGMA busy_timeout={200 if options.get(BEST_EFFORT) else BUSY_TIMEOUT_MS}")
+            conn.exec_driver_sql("BEGIN" if options.get(READ_ONLY) else "BEGIN IMMEDIATE")
 
         return engine
     if url.startswith("postgresql://"):

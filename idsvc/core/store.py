@@ -11,13 +11,14 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
 import redis
 
-from idsvc.core.errors import store_unavailable
+from idsvc.core.errors import IdsvcError, store_unavailable
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +26,7 @@ Json = dict[str, Any]
 
 
 REDIS_POOL_SIZE = 200
+BREAKER_S = 5.0
 
 
 def connect(url: str) -> redis.Redis:
@@ -52,8 +54,23 @@ def connect(url: str) -> redis.Redis:
 
 class Store:
     def __init__(self, client: redis.Redis, prefix: str = "idsvc") -> None:
-        self.redis = client
+        self._client = client
         self.prefix = prefix
+        self._open_until = 0.0
+
+    # A circuit breaker: once Redis has failed to answer (refused, timed out), calls fail at once
+    # for BREAKER_S seconds instead of each waiting out its own timeout, so a request that needs
+    # Redis several times still answers 503 within seconds when Redis hangs.
+    @property
+    def redis(self) -> redis.Redis:
+        if time.monotonic() < self._open_until:
+            raise store_unavailable()
+        return self._client
+
+    def _trip(self, exc: Exception) -> IdsvcError:
+        if isinstance(exc, (redis.ConnectionError, redis.TimeoutError)):
+            self._open_until = time.monotonic() + BREAKER_S
+        return store_unavailable()
 
     def key(self, *parts: str) -> str:
         return ":".join((self.prefix, *parts))
@@ -68,14 +85,14 @@ class Store:
         try:
             raw = self.redis.get(key)
         except redis.RedisError as exc:
-            raise store_unavailable() from exc
+            raise self._trip(exc) from exc
         return None if raw is None else json.loads(raw)
 
     def set_json(self, key: str, value: Json, ttl: int, *, only_if_new: bool = False) -> bool:
         try:
             return bool(self.redis.set(key, json.dumps(value, ensure_ascii=False), ex=ttl, nx=only_if_new))
         except redis.RedisError as exc:
-            raise store_unavailable() from exc
+            raise self._trip(exc) from exc
 
     def set_once(self, key: str, value: str, ttl: int) -> str | None:
         """Atomically claim ``key``; returns None if we claimed it, else the value already there."""
@@ -85,7 +102,7 @@ class Store:
             pipe.get(key)
             claimed, current = pipe.execute()
         except redis.RedisError as exc:
-            raise store_unavailable() from exc
+            raise self._trip(exc) from exc
         return None if claimed else current
 
     def take(self, key: str) -> str | None:
@@ -94,7 +111,7 @@ class Store:
             value = self.redis.getdel(key)
             return None if value is None else str(value)
         except redis.RedisError as exc:
-            raise store_unavailable() from exc
+            raise self._trip(exc) from exc
 
     def update_json(
         self,
@@ -136,27 +153,27 @@ class Store:
                     except redis.WatchError:
                         continue
         except redis.RedisError as exc:
-            raise store_unavailable() from exc
+            raise self._trip(exc) from exc
 
     def put_blob(self, key: str, data: bytes, ttl: int) -> None:
         """Short-lived bytes (a phone video waiting for its worker), base64 in the text client."""
         try:
             self.redis.set(key, base64.b64encode(data).decode("ascii"), ex=ttl)
         except redis.RedisError as exc:
-            raise store_unavailable() from exc
+            raise self._trip(exc) from exc
 
     def get_blob(self, key: str) -> bytes | None:
         try:
             raw = self.redis.get(key)
         except redis.RedisError as exc:
-            raise store_unavailable() from exc
+            raise self._trip(exc) from exc
         return None if raw is None else base64.b64decode(str(raw))
 
     def delete_quietly(self, key: str) -> None:
         """Delete ``key`` if Redis answers; its TTL removes it otherwise."""
         try:
             self.redis.delete(key)
-        except redis.RedisError:
+        except (redis.RedisError, IdsvcError):
             log.warning("could not delete a short-lived key; its TTL will", extra={"fields": {"key": key}})
 
     def count_in_window(self, key: str, event_id: str, now: float, window_s: float, ttl: int) -> int:
@@ -174,7 +191,7 @@ class Store:
             _, _, count, _ = pipe.execute()
             return int(count)
         except redis.RedisError as exc:
-            raise store_unavailable() from exc
+            raise self._trip(exc) from exc
 
     def read_many(
         self, json_key: str, zset_key: str, low: float, high: float, int_key: str
@@ -187,7 +204,7 @@ class Store:
             pipe.get(int_key)
             raw, count, counter = pipe.execute()
         except redis.RedisError as exc:
-            raise store_unavailable() from exc
+            raise self._trip(exc) from exc
         return (None if raw is None else json.loads(raw)), int(count), int(counter or 0)
 
     def count_range(self, key: str, low: float, high: float) -> int:
@@ -195,7 +212,7 @@ class Store:
         try:
             return int(self.redis.zcount(key, low, high))
         except redis.RedisError as exc:
-            raise store_unavailable() from exc
+            raise self._trip(exc) from exc
 
     def incr(self, key: str, ttl: int) -> int:
         """Add one to a counter that expires ``ttl`` seconds after its last increment."""
@@ -206,7 +223,7 @@ class Store:
             count, _ = pipe.execute()
             return int(count)
         except redis.RedisError as exc:
-            raise store_unavailable() from exc
+            raise self._trip(exc) from exc
 
     @contextmanager
     def slot(self, key: str, limit: int, ttl: int) -> Iterator[bool]:
@@ -218,27 +235,27 @@ class Store:
             pipe.expire(key, ttl)
             count, _ = pipe.execute()
         except redis.RedisError as exc:
-            raise store_unavailable() from exc
+            raise self._trip(exc) from exc
         try:
             yield int(count) <= limit
         finally:
             try:
                 self.redis.decr(key)
-            except redis.RedisError:
+            except (redis.RedisError, IdsvcError):
                 log.warning("could not return a slot; its TTL will", extra={"fields": {"key": key}})
 
     def get_int(self, key: str) -> int:
         try:
             raw = self.redis.get(key)
         except redis.RedisError as exc:
-            raise store_unavailable() from exc
+            raise self._trip(exc) from exc
         return int(raw) if raw else 0
 
     def delete(self, *keys: str) -> int:
         try:
             return int(self.redis.delete(*keys))
         except redis.RedisError as exc:
-            raise store_unavailable() from exc
+            raise self._trip(exc) from exc
 
     def hit(self, key: str, window_seconds: int) -> int:
         """Count one event in a fixed window (rate limits); fails open if Redis is down."""
@@ -248,7 +265,9 @@ class Store:
             pipe.expire(key, window_seconds, nx=True)
             count, _ = pipe.execute()
             return int(count)
-        except redis.RedisError:
+        except (redis.RedisError, IdsvcError) as exc:
+            if isinstance(exc, redis.RedisError):
+                self._trip(exc)
             log.warning("rate limiter unavailable; allowing request")
             return 0
 
@@ -257,14 +276,14 @@ class Store:
         try:
             value = self.redis.get(key)
         except redis.RedisError as exc:
-            raise store_unavailable() from exc
+            raise self._trip(exc) from exc
         return None if value is None else str(value)
 
     def set_str(self, key: str, value: str, ttl: int) -> None:
         try:
             self.redis.set(key, value, ex=ttl)
         except redis.RedisError as exc:
-            raise store_unavailable() from exc
+            raise self._trip(exc) from exc
 
     def add_to_set(self, key: str, member: str, ttl: int) -> None:
         """SADD and (re)set the set's TTL in one MULTI/EXEC, so the set never lives without a TTL."""
@@ -274,13 +293,13 @@ class Store:
             pipe.expire(key, ttl)
             pipe.execute()
         except redis.RedisError as exc:
-            raise store_unavailable() from exc
+            raise self._trip(exc) from exc
 
     def members(self, key: str) -> set[str]:
         try:
             return {str(m) for m in self.redis.smembers(key)}
         except redis.RedisError as exc:
-            raise store_unavailable() from exc
+            raise self._trip(exc) from exc
 
     def update_json_durably(
         self,
@@ -332,7 +351,7 @@ class Store:
                     except redis.WatchError:
                         continue
         except redis.RedisError as exc:
-            raise store_unavailable() from exc
+            raise self._trip(exc) from exc
 
     def _put_back(self, key: str, written: str, previous: str) -> None:
         """Restore ``previous`` at ``key`` if it still holds ``written`` (best effort, logged)."""

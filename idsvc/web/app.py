@@ -9,6 +9,8 @@ import uuid
 from typing import Any
 
 from flask import Flask, Response, g, request
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import ClientDisconnected, HTTPException
 
 from idsvc.core import logs
@@ -24,6 +26,7 @@ from idsvc.core.errors import (
     IdsvcError,
     define,
     payload_too_large,
+    store_unavailable,
 )
 from idsvc.core.services import Services, build_services
 from idsvc.core.settings import Settings
@@ -142,6 +145,14 @@ def _install_error_handlers(app: Flask) -> None:
         other = HTTP_ERROR({"http_status": status})
         other.status = status
         return _idsvc_error(other)
+
+    @app.errorhandler(OperationalError)
+    @app.errorhandler(InterfaceError)
+    @app.errorhandler(PoolTimeout)
+    def _database_unavailable(err: Exception) -> Any:
+        # Locked (SQLite busy past its timeout), gone, or the pool exhausted: a 503, never a 500.
+        log.warning("database unavailable", extra={"fields": {"error": type(err).__name__}})
+        return _idsvc_error(store_unavailable())
 
     @app.errorhandler(TimeoutError)
     def _client_too_slow(err: TimeoutError) -> Any:

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from flask import g, request
+from sqlalchemy.exc import SQLAlchemyError
 
 from idsvc.core import apikeys, audit
 from idsvc.core.errors import UNAUTHORIZED, WRONG_ROLE, IdsvcError
@@ -37,7 +38,7 @@ def current_principal(optional: bool = False) -> apikeys.Principal | None:
     principal = None
     if token and token.startswith("idsvc_"):
         svc = services()
-        with svc.db.session() as session:
+        with svc.db.read() as session:
             principal = apikeys.authenticate(session, token)
         if principal is not None:
             _audit_key_use(svc, principal)
@@ -58,8 +59,11 @@ def _audit_key_use(svc: Services, principal: apikeys.Principal) -> None:
         return
     if first_this_hour:
         route = request.url_rule.rule if request.url_rule else ""
-        with svc.db.session() as session:
-            audit.record(session, "apikey.used", principal.actor, principal.key_id, {"path": route})
+        try:
+            with svc.db.session(best_effort=True) as session:
+                audit.record(session, "apikey.used", principal.actor, principal.key_id, {"path": route})
+        except SQLAlchemyError:  # the database is busy or down: the request's own work decides
+            log.warning("key use not audited (database unavailable)", extra={"fields": {"key_id": principal.key_id}})
 
 
 def require_role(*roles: str) -> Callable[[F], F]:

@@ -104,11 +104,6 @@ def test_redis_hanging_sql_features_work(live_server: str, services: Services, k
 
 @pytest.mark.integration
 @pytest.mark.settings(redis_url=HANGING_REDIS)
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug (core/store, qr): with Redis accepting but never answering, POST /v1/sessions gives no answer "
-    "within 5 s: each Redis call waits its 3 s socket timeout and a request makes several (no fail-fast)",
-)
 def test_redis_hanging_redis_features_answer_503_quickly(
     live_server: str, services: Services, keys: dict[str, str]
 ) -> None:
@@ -128,17 +123,12 @@ def locked_db(settings: Any) -> Iterator[None]:
     conn.close()
 
 
-SQLITE_BUSY_30S = (
-    "bug (core/db): every SQL session on SQLite begins IMMEDIATE with a 30 s busy timeout, so with the "
-    "database locked each keyed request (auth reads the key in SQL) waits 30 s and then answers 500 "
-    "'database is locked' instead of a 503 store_unavailable within seconds (#9.4, #9.5)"
-)
-
-
 @pytest.mark.integration
-@pytest.mark.xfail(strict=True, reason=SQLITE_BUSY_30S)
 def test_database_locked(live_server: str, services: Services, keys: dict[str, str], locked_db: None) -> None:
-    _check_all(live_server, keys, {"create_session", "list_id_changes", "member", "signature_check"})
+    """Requests that need the database answer 503 within seconds; the SQL-free signature check keeps
+    working (keys are read in a DEFERRED transaction, and the key-use audit marker is best effort)."""
+    seen = _check_all(live_server, keys, {"create_session", "list_id_changes", "member", "readyz"})
+    assert seen["signature_check"] == 200
 
 
 @pytest.mark.integration
