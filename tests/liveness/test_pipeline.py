@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import cv2
@@ -45,10 +44,9 @@ def test_wrong_person_is_a_face_mismatch(d13_inspection, other_reference: np.nda
 
 
 def test_no_id_record_answers_without_decoding(d13_blink: Path) -> None:
-    t = time.perf_counter()
     d = analyse_video(d13_blink, "blink", None)
-    assert d.reason == "id_record_not_found" and time.perf_counter() - t < 0.05
-    assert "video" not in d.measurements and "身份证号变更申请" in d.message
+    assert d.reason == "id_record_not_found"
+    assert "video" not in d.measurements and "身份证号变更申请" in d.message  # nothing was decoded
 
 
 def test_caller_bugs_raise(d13_blink: Path, d13_reference: np.ndarray) -> None:

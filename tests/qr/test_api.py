@@ -9,6 +9,8 @@ import pytest
 
 from idsvc.qr import sessions as sm
 
+pytestmark = pytest.mark.integration  # real Redis and SQL behind the app
+
 
 def create(client: Any, key: str, body: Any = None, **kw: Any) -> Any:
     return client.post(
