@@ -167,6 +167,8 @@ class Settings:
     face_fails_window_s: int = 900
     face_fails_lockout_s: int = 1800
     face_fails_daily_max: int = 10
+    # Portal origins whose pages may embed the desktop widget and poll sessions (comma-separated).
+    cors_origins: str = ""
     # Proxies whose X-Forwarded-For is believed (comma-separated addresses or CIDRs); empty: none.
     trusted_proxies: str = ""
     # Where "today" and times shown to members are reckoned.
@@ -293,6 +295,7 @@ class Settings:
             face_fails_daily_max=get_int("FACE_FAILS_DAILY_MAX", defaults.face_fails_daily_max),
             timezone=_timezone(get("TIMEZONE", defaults.timezone)),
             trusted_proxies=_networks("TRUSTED_PROXIES", get("TRUSTED_PROXIES")),
+            cors_origins=_origins(get("CORS_ORIGINS")),
             seal=SealSettings.from_env(env),
             audit_key=Secret(audit_key),
             portal_name=get("PORTAL_NAME") or defaults.portal_name,
@@ -330,6 +333,13 @@ def ed25519_seed(text: str) -> bytes:
     if not isinstance(key, Ed25519PrivateKey):
         raise ConfigError("IDSVC_CERT_SIGNING_KEY must be an Ed25519 private key")
     return key.private_bytes(serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption())
+
+
+def _origins(spec: str) -> str:
+    for item in (part.strip() for part in spec.split(",")):
+        if item and not re.fullmatch(r"https?://[A-Za-z0-9.-]+(:\d{1,5})?/?", item):
+            raise ConfigError(f"IDSVC_CORS_ORIGINS: {item!r} is not an origin like https://portal.example.org")
+    return spec
 
 
 def _networks(name: str, spec: str) -> str:

@@ -24,7 +24,17 @@ _SESSION: dict[str, Any] = {
         "attempts": {"type": "integer", "description": "videos analysed so far (at most 3)"},
         "last_reason": {"type": ["string", "null"], "description": "why the last video did not pass"},
         "consumed_at": {"type": ["string", "null"]},
+        "assurance": {
+            "type": ["string", "null"],
+            "enum": ["sequence+light", "sequence", "single_action", None],
+            "description": "what the passed verification proved (README: assurance levels)",
+        },
     },
+}
+# Follow-ups of a created session, for clients and for stateful fuzzing.
+_LINKS = {
+    op: {"operationId": op, "parameters": {"session_id": "$response.body#/session_id"}}
+    for op in ("getSession", "cancelSession", "consumeSession", "getSessionQrPng")
 }
 _SID = [{"name": "session_id", "in": "path", "required": True, "schema": {"type": "string"}}]
 
@@ -55,37 +65,50 @@ def _openapi() -> dict[str, Any]:
         "/v1/sessions": {
             "post": {
                 "summary": "Create a verification session",
+                "operationId": "createSession",
                 "security": [{"apiKey": []}],
                 "requestBody": json_body(
                     {
                         "type": "object",
                         "required": ["member_id"],
                         "properties": {
-                            "member_id": {"type": "string"},
+                            "member_id": {"type": "string", "minLength": 1, "maxLength": 64},
                             "purpose": {"type": "string", "enum": list(sessions.PURPOSES)},
                             "desktop": {
                                 "type": "object",
-                                "properties": {"ip": {"type": "string"}, "user_agent": {"type": "string"}},
+                                "properties": {
+                                    "ip": {
+                                        "type": "string",
+                                        "maxLength": 64,
+                                        "description": "the desktop's IPv4 or IPv6 address",
+                                    },
+                                    "user_agent": {"type": "string", "maxLength": 512},
+                                },
                             },
                         },
                     }
                 ),
-                "responses": {"201": ok("created", created), **error_responses(400, 401, 403, 404, 429, 503)},
+                "responses": {
+                    "201": {**ok("created", created), "links": _LINKS},
+                    **error_responses(400, 401, 403, 404, 429, 503),
+                },
             }
         },
         "/v1/sessions/{session_id}": {
             "get": {
                 "summary": "Session status; long-poll with wait and version",
+                "operationId": "getSession",
                 "security": [{"pollToken": []}, {"apiKey": []}],
                 "parameters": [
                     *_SID,
                     {"name": "wait", "in": "query", "schema": {"type": "integer", "minimum": 0, "maximum": 30}},
-                    {"name": "version", "in": "query", "schema": {"type": "integer"}},
+                    {"name": "version", "in": "query", "schema": {"type": "integer", "minimum": 0, "maximum": 2**31}},
                 ],
-                "responses": {"200": ok("the session", _SESSION), **error_responses(400, 403, 404)},
+                "responses": {"200": ok("the session", _SESSION), **error_responses(400, 403, 404, 429, 503)},
             },
             "delete": {
                 "summary": "Cancel the session",
+                "operationId": "cancelSession",
                 "security": [{"pollToken": []}, {"apiKey": []}],
                 "parameters": _SID,
                 "responses": {"200": ok("cancelled", _SESSION), **error_responses(403, 404, 409, 410, 503)},
@@ -94,6 +117,7 @@ def _openapi() -> dict[str, Any]:
         "/v1/sessions/{session_id}/consume": {
             "post": {
                 "summary": "Use a verified session's result once (re-verification before a sensitive submission)",
+                "operationId": "consumeSession",
                 "security": [{"apiKey": []}],
                 "parameters": _SID,
                 "requestBody": {
@@ -104,7 +128,7 @@ def _openapi() -> dict[str, Any]:
                                 "type": "object",
                                 "properties": {
                                     "member_id": {"type": "string", "minLength": 1, "maxLength": 64},
-                                    "purpose": {"type": "string", "minLength": 1, "maxLength": 32},
+                                    "purpose": {"type": "string", "enum": list(sessions.PURPOSES)},
                                 },
                             }
                         }
@@ -116,6 +140,7 @@ def _openapi() -> dict[str, Any]:
         "/v1/sessions/{session_id}/qr.png": {
             "get": {
                 "summary": "QR code (PNG)",
+                "operationId": "getSessionQrPng",
                 "parameters": image_params,
                 "responses": {"200": ok("PNG", {"type": "string"}, "image/png"), **error_responses(403, 404, 409, 410)},
             }
@@ -123,6 +148,7 @@ def _openapi() -> dict[str, Any]:
         "/v1/sessions/{session_id}/qr.svg": {
             "get": {
                 "summary": "QR code (SVG)",
+                "operationId": "getSessionQrSvg",
                 "parameters": image_params,
                 "responses": {
                     "200": ok("SVG", {"type": "string"}, "image/svg+xml"),

@@ -32,7 +32,7 @@ from idsvc.core.services import Services, build_services
 from idsvc.core.settings import Settings
 from idsvc.features import FEATURES
 from idsvc.qr.phone import error_page as phone_error_page
-from idsvc.web import assets, demo, headers, health, openapi
+from idsvc.web import assets, cors, demo, headers, health, openapi
 from idsvc.web.proxy import TrustedProxies, parse_networks
 from idsvc.webkit.context import SERVICES_KEY
 
@@ -100,6 +100,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     _install_error_handlers(app)
     _install_request_log(app)
     headers.install(app)
+    cors.install(app, cors.parse_origins(settings.cors_origins))
     app.wsgi_app = TrustedProxies(app.wsgi_app, parse_networks(settings.trusted_proxies))  # type: ignore[method-assign]
     return app
 

@@ -129,3 +129,31 @@ def test_favicon_and_widget_size(live_server: str) -> None:
     assert r.status_code == 200 and r.headers["Content-Type"] == "image/png"
     size = len(requests.get(f"{live_server}/static/idsvc-qr.js", timeout=10).content)
     assert size < 16_000, size
+
+
+def test_widget_says_why_there_is_no_qr_for_a_locked_member(
+    make_browser: Any, live_server: str, platform_key: str, make_member: Any, app: Any
+) -> None:
+    """#16: the portal passes the 429 answer to the widget, which says so in Chinese, with the time."""
+    import requests
+
+    make_member(member_id="m-locked", id_record=True)
+    attempts = app.extensions["idsvc.attempts"]
+    for i in range(5):
+        attempts.record_failure("m-locked", "face_mismatch", session_id=f"s{i}", actor="test")
+    answer = requests.post(
+        f"{live_server}/v1/sessions",
+        json={"member_id": "m-locked"},
+        headers={"Authorization": platform_key},
+        timeout=10,
+    )
+    assert answer.status_code == 429
+    drv = make_browser(DESKTOP_SIZE, phone=False)
+    drv.get(f"{live_server}/demo")
+    wait_for(lambda: js(drv, "return !!window.IdsvcQr"), timeout=15, what="the widget script")
+    js(drv, "const e = document.createElement('div'); e.id = 'locked'; document.body.appendChild(e);"
+       f" window.IdsvcQr.mount(e, {answer.text});")  # fmt: skip
+    wait_for(lambda: js(drv, "return document.getElementById('locked').dataset.status") == "refused", timeout=10)
+    shown = drv.find_element("id", "locked").text
+    assert "失败次数过多" in shown and "后再试" in shown and "地方协会" in shown
+    assert not RAW_CODE.search(shown)

@@ -126,3 +126,23 @@ def test_sql_only_endpoints_work_with_redis_refusing(client: Any, make_key: Any)
     key = make_key("national")
     response = client.get("/v1/id-changes", headers={"Authorization": key})
     assert response.status_code == 200, response.get_json()
+
+
+@pytest.mark.settings(cors_origins="https://portal.example.org")
+def test_the_widget_may_poll_from_a_configured_portal_origin(client: Any, platform_key: str, make_member: Any) -> None:
+    make_member()
+    s = client.post("/v1/sessions", json={"member_id": "m-1001"}, headers={"Authorization": platform_key}).get_json()
+    path = f"/v1/sessions/{s['session_id']}"
+    pre = client.options(path, headers={"Origin": "https://portal.example.org", "Access-Control-Request-Method": "GET"})
+    assert pre.headers["Access-Control-Allow-Origin"] == "https://portal.example.org"
+    assert "Authorization" in pre.headers["Access-Control-Allow-Headers"]
+    got = client.get(
+        path, headers={"Origin": "https://portal.example.org", "Authorization": f"Bearer {s['poll_token']}"}
+    )
+    assert got.status_code == 200 and got.headers["Access-Control-Allow-Origin"] == "https://portal.example.org"
+    assert "Access-Control-Allow-Credentials" not in got.headers
+    other = client.get(path, headers={"Origin": "https://evil.example", "Authorization": f"Bearer {s['poll_token']}"})
+    assert "Access-Control-Allow-Origin" not in other.headers
+    # Only the widget's calls: creating sessions stays a back-end call.
+    create = client.options("/v1/sessions", headers={"Origin": "https://portal.example.org"})
+    assert "Access-Control-Allow-Origin" not in create.headers

@@ -1,5 +1,6 @@
 /* idsvc desktop widget: IdsvcQr.mount(element, {sessionUrl, pollToken, qrUrl, matchCode, expiresAt,
- *   onVerified, onFailed, onExpired, onChange, refresh}) → {refresh(), destroy(), state()}.
+ *   onVerified, onFailed, onExpired, onChange, refresh}) → {refresh(), destroy(), state()}; the options may
+ *   be the create-session answer itself, an error answer included ({error: {code, message}}).
  * Shows the QR, long-polls the session, replaces the QR with a status panel once scanned (✓/✗, colours,
  * plain Chinese for every reason from /static/idsvc-reasons.js), and on expiry overlays "二维码已失效，点击刷新",
  * which calls the portal's refresh() for a new session. No framework, no build step. */
@@ -61,7 +62,10 @@
       pollToken: o.pollToken || o.poll_token,
       qrUrl: o.qrUrl || o.qr_png_url,
       matchCode: o.matchCode || o.match_code,
-      expiresAt: o.expiresAt || o.expires_at
+      expiresAt: o.expiresAt || o.expires_at,
+      // The portal may pass the create-session answer as it came, error included (e.g. a 429
+      // verification_locked): the widget then says why there is no QR, and when to try again.
+      error: o.error || null
     };
   }
 
@@ -182,12 +186,22 @@
         if (my === gen) setTimeout(function () { poll(my, version); }, 2000);
       });
     }
+    function refused(err) {
+      el.dataset.status = "refused";
+      el.dataset.reason = err.code || "";
+      el.classList.add("bad");
+      el.innerHTML = "";
+      el.appendChild(h("div", "ic", "✗"));
+      el.appendChild(h("p", "t", text("reason", err.code || "verification_failed")));
+      if (err.message) el.appendChild(h("p", "s", err.message));
+    }
     function start() {
       gen += 1;
       last = null;
       el.dataset.status = "loading";
       loadReasons().then(function (t) {
         R = t;
+        if (cur.error) { refused(cur.error); return; }
         render({status: "pending", session_id: (cur.sessionUrl.match(/[^/]+$/) || [""])[0], version: 0});
         last = null;
         poll(gen, 0);
