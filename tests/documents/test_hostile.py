@@ -125,10 +125,10 @@ def test_filing_analyses_outside_the_write_transaction(
     from contextlib import contextmanager
 
     @contextmanager
-    def counting():
+    def counting(**kwargs):
         depth["n"] += 1
         try:
-            with real_db_session() as s:
+            with real_db_session(**kwargs) as s:
                 yield s
         finally:
             depth["n"] -= 1
