@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -274,11 +275,12 @@ def test_serve_refuses_a_database_behind_the_code(tmp_path: Path, settings: Sett
         "IDSVC_ENV": "production",
         "IDSVC_DATABASE_URL": url,
         "IDSVC_SECRET_KEY": "serve-refusal-secret-0123456789",
+        "IDSVC_CERT_SIGNING_KEY": "A" * 43 + "=",
         "IDSVC_REDIS_URL": settings.redis_url,
         "IDSVC_REDIS_PREFIX": settings.redis_prefix,
     }
     done = subprocess.run(
-        [str(REPO / ".venv/bin/idsvc"), "serve", "--port", "0"],
+        [sys.executable, "-m", "idsvc", "serve", "--port", "0"],
         env=env,
         capture_output=True,
         text=True,

@@ -49,10 +49,9 @@ class Server:
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
-        exe = Path(sys.executable).with_name("idsvc")
         with self.log.open("ab") as log:
             self.proc = subprocess.Popen(
-                [str(exe), "serve", "--port", str(self.port), "--workers", "2", "--threads", "8"],
+                [sys.executable, "-m", "idsvc", "serve", "--port", str(self.port), "--workers", "2"],
                 env=self.env,
                 stdout=log,
                 stderr=log,

@@ -97,12 +97,17 @@ def _png_with_size(width: int, height: int) -> bytes:
         (b"", "empty"),
         (b"not an image at all", "undecodable"),
         (_png_with_size(8000, 6000), "too_many_pixels"),  # 48 MP: over our 40 MP budget
-        (_png_with_size(40000, 40000), "decompression_bomb"),  # 1.6 GP: Pillow's own guard fires first
     ],
 )
 def test_not_an_image_is_400(data: bytes, problem: str) -> None:
     err = error_of(data)
     assert (err.code, err.status, err.details["problem"]) == ("image_invalid", 400, problem)
+
+
+def test_a_decompression_bomb_is_refused_from_its_header() -> None:
+    """1.6 gigapixels: the shared decode budget refuses it before any decode (#9.8)."""
+    err = error_of(_png_with_size(40000, 40000))
+    assert (err.code, err.status) == ("image_too_complex", 422)
 
 
 def test_truncated_jpeg_is_400(faces_dir: Path) -> None:

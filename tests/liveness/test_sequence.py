@@ -35,7 +35,8 @@ def test_new_challenge_draws_two_ordered_actions_with_prompts() -> None:
         cols = c["light"]["colours"]
         assert len(cols) == 4 and all(a["colour"] != b["colour"] for a, b in itertools.pairwise(cols))
         firsts[acts[0]] += 1
-    assert set(firsts) == {"blink", *MOVEMENTS}
+    # Blink is left out of the default draw (it let natural clips replay); it may be enabled.
+    assert set(firsts) == set(MOVEMENTS)
 
 
 def test_blink_is_never_alone_and_settings_apply() -> None:
