@@ -174,6 +174,11 @@ def _detect(rgb: np.ndarray) -> tuple[list[tuple[int, int, int, int]], np.ndarra
     """Face boxes (top, right, bottom, left) on the detection copy, largest first; the copy; its scale."""
     import cv2
     import face_recognition
+    from PIL import ImageFile
+
+    # face_recognition turns on Pillow's LOAD_TRUNCATED_IMAGES for the whole process at import;
+    # we refuse truncated uploads, so turn it off again.
+    ImageFile.LOAD_TRUNCATED_IMAGES = False
 
     h, w = rgb.shape[:2]
     scale = min(1.0, DETECT_LONG_SIDE / max(h, w))
@@ -187,6 +192,11 @@ def _pose(small: np.ndarray, box: tuple[int, int, int, int]) -> tuple[float, flo
     """(yaw, pitch, roll) in degrees."""
     import cv2
     import face_recognition
+    from PIL import ImageFile
+
+    # face_recognition turns on Pillow's LOAD_TRUNCATED_IMAGES for the whole process at import;
+    # we refuse truncated uploads, so turn it off again.
+    ImageFile.LOAD_TRUNCATED_IMAGES = False
 
     lm = face_recognition.face_landmarks(small, [box])[0]
     left_eye = np.mean(np.array(lm["left_eye"], dtype=float), axis=0)
@@ -462,6 +472,11 @@ def check_portrait(data: bytes, reference: np.ndarray | None) -> PortraitOutcome
 
 def _face_match(data: bytes, reference: np.ndarray | None) -> Check:
     import face_recognition
+    from PIL import ImageFile
+
+    # face_recognition turns on Pillow's LOAD_TRUNCATED_IMAGES for the whole process at import;
+    # we refuse truncated uploads, so turn it off again.
+    ImageFile.LOAD_TRUNCATED_IMAGES = False
 
     from idsvc.liveness.enrol import encode_reference_photo
 

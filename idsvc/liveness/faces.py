@@ -161,6 +161,11 @@ def naive_frame_analysis(image_rgb: np.ndarray) -> int:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         import face_recognition
+        from PIL import ImageFile
+
+        # face_recognition turns on Pillow's LOAD_TRUNCATED_IMAGES for the whole process at import;
+        # we refuse truncated uploads, so turn it off again.
+        ImageFile.LOAD_TRUNCATED_IMAGES = False
 
     locations = face_recognition.face_locations(image_rgb)
     face_recognition.face_landmarks(image_rgb, locations)
