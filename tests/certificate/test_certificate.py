@@ -29,12 +29,19 @@ def _h(key: str) -> dict[str, str]:
 
 
 def decode_qr(png: bytes) -> str:
-    img = cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_COLOR)
-    text, _, _ = cv2.QRCodeDetector().detectAndDecode(img)
-    if not text:  # the page is large; the detector reads a crop of the QR's corner just as well
-        h, w = img.shape[:2]
-        text, _, _ = cv2.QRCodeDetector().detectAndDecode(img[: h * 2 // 3, w * 2 // 3 :])
-    return str(text)
+    """Read the certificate's QR the way a phone would: OpenCV's two detectors, on the whole page and
+    on crops around the QR's corner, at 1× and 2× (either detector alone misses some codes)."""
+    img = cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_GRAYSCALE)
+    h, w = img.shape[:2]
+    crops = [img, img[: h * 2 // 3, w * 2 // 3 :], img[h // 3 :, w * 2 // 3 :], img[:, w // 2 :]]
+    for crop in crops:
+        for scale in (1, 2):
+            view = crop if scale == 1 else cv2.resize(crop, None, fx=scale, fy=scale, interpolation=cv2.INTER_NEAREST)
+            for detector in (cv2.QRCodeDetector(), cv2.QRCodeDetectorAruco()):
+                text, _, _ = detector.detectAndDecode(view)
+                if text:
+                    return str(text)
+    return ""
 
 
 def test_patch_member_validates_and_audits_old_and_new(
