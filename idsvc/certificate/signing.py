@@ -61,9 +61,14 @@ def unb64url(text: str) -> bytes:
     if not text or any(c not in "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_" for c in text):
         raise InvalidToken("not base64url")
     try:
-        return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+        data = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
     except ValueError as exc:
         raise InvalidToken("not base64url") from exc
+    # Canonical only: the last character's unused bits must be zero, so one certificate has one
+    # token (an edited last character never verifies as the same signature).
+    if b64url(data) != text:
+        raise InvalidToken("not canonical base64url")
+    return data
 
 
 def raw_public(key: Ed25519PublicKey) -> bytes:
