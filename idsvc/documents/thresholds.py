@@ -1,7 +1,7 @@
 """Every threshold of the document checks, in one place, each with the figure behind it.
 
-Figures marked [measured] come from ../shared/design/document-checks.md (section 0 and 2) and were
-re-checked by ``make eval-docs`` on ../shared/data/documents; [spec] means the association's wording
+Figures marked [measured] come from the design notes on document checks (section 0 and 2; summarised in docs/documents.md) and were
+re-checked by ``make eval-docs`` on tests/data/documents; [spec] means the association's wording
 or a cited scheme; [choice] is our own engineering decision, explained.
 """
 

@@ -1,7 +1,7 @@
 """Every threshold of the liveness + face-match analysis, in one place, with the figure behind it.
 
 Figures come from ``scripts/eval_liveness.py`` and the measurements in
-``shared/design/data-measurements.md`` on ``shared/data`` (30 identities' photos, 11 videos); the
+the design notes on the sample data, on ``tests/data`` (30 identities' photos, 11 videos); the
 full tables are in ``docs/liveness.md``.  Signals are defined in ``geometry.py``:
 
 * EAR - eye aspect ratio, per eye; judged relative to the clip's own median (open-eye) EAR.

@@ -3,7 +3,7 @@
 The HOG detector runs on a downscaled copy of the frame every ``detect_interval_s`` (to count
 faces and re-anchor the track); between detections the face box for the landmark model comes
 from the previous frame's landmarks, mapped to the box shape the HOG detector produces (measured
-on 183 detections in shared/data videos: the detector box is the landmark hull widened ~2 % each
+on 183 detections in tests/data videos: the detector box is the landmark hull widened ~2 % each
 side, raised 10 % at the top and trimmed 5 % at the bottom).
 
 Per analysed frame we keep landmarks (display coordinates), face luma and sharpness.  For later
@@ -71,7 +71,7 @@ def _box_from_landmarks(lm_px: np.ndarray, w: int, h: int) -> Box:
     """The HOG-style box for the next frame, from this frame's eyes only.
 
     Eyes do not move with expressions (unlike jaw and mouth), so the box stays put while the member
-    talks or opens the mouth.  Measured on 271 HOG detections in shared/data videos: the box is a
+    talks or opens the mouth.  Measured on 271 HOG detections in tests/data videos: the box is a
     square of 2.32 IOD centred 0.46 IOD below the eye midpoint (std 0.19 and 0.11 IOD, mostly HOG's
     own quantisation).  The landmark model drifts if fed a box offset by a few percent, so this
     matters: a hull-based box fed back frame after frame slipped onto the chin on a photo attack.

@@ -1,4 +1,4 @@
-"""The whole analysis on real clips from ../shared/data and on attacks made from them."""
+"""The whole analysis on real clips from tests/data and on attacks made from them."""
 
 from __future__ import annotations
 
