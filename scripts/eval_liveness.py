@@ -12,6 +12,10 @@ Prints:
    * ``wrong_person``     a genuine window of X presented with Y's reference;
    * ``wrong_challenge``  a genuine window presented for a challenge it does not show;
    * ``splice``           1.5 s of X then 1.5 s of Y performing the action (and Y then X), for X.
+3. Sequence challenges (issue #11): replay APCER per session against drawn sequences; bona fide
+   sequences in 3-s windows whose start is searched so that a member reacting r s after each
+   prompt could have recorded them (every labelled pair of actions, each reaction time); the
+   prompt-tolerance table; the light check with synthetic reflections.
 
 Derived clips and photo encodings are cached in ``$IDSVC_EVAL_CACHE`` (default: a folder in the
 system temp dir); delete it to regenerate.  ``--verbose`` prints every presentation.
@@ -24,6 +28,7 @@ import csv
 import dataclasses
 import io
 import itertools
+import math
 import os
 import sys
 import tempfile
@@ -85,11 +90,13 @@ class Window:
         return f"{self.name}"
 
 
+def subject_of(video: str) -> str:
+    """The short name windows are named after: ``liveportrait-d3.mp4`` -> ``d3``."""
+    return video.split(".")[0].replace("liveportrait-", "").replace("sadtalker-WDA_AlexandriaOcasioCortez_000", "aoc")
+
+
 def W(name: str, video: str, t0: float, shows: dict[str, float], ambiguous: str = "", mirror: bool = False) -> Window:
-    subject = (
-        video.split(".")[0].replace("liveportrait-", "").replace("sadtalker-WDA_AlexandriaOcasioCortez_000", "aoc")
-    )
-    return Window(name, video, t0, shows, frozenset(ambiguous.split()), mirror, subject)
+    return Window(name, video, t0, shows, frozenset(ambiguous.split()), mirror, subject_of(video))
 
 
 D3, D9, D12, D13, D14, D18, D19 = (f"liveportrait-d{n}.mp4" for n in (3, 9, 12, 13, 14, 18, 19))
@@ -481,23 +488,266 @@ def liveness(cfg: LivenessConfig, verbose: bool) -> dict[str, object]:
 # --------------------------------------------------------------------------------------------
 
 REPLAY_DRAWS = 300  # sequence challenges drawn per genuine window
-# Bona fide sequences: windows where two asked actions really happen one after the other; the
-# second prompt is placed a reaction time (REACTION_S) before the second action's onset, which
-# must fall in the 1.2-1.8 s range the server draws from, else the window cannot be used.
-REACTION_S = 0.4
-BONA_SEQUENCES = [  # (window, first action, second action)
-    ("d18@1.2", "open_mouth", "blink"),
-    ("d18@3.6", "open_mouth", "blink"),
-    ("d12@4.0", "open_mouth", "blink"),
-    ("d12@4.0-mirror", "open_mouth", "blink"),
-    ("d3@7.0", "turn_left", "nod"),
-    ("d3@7.0-mirror", "turn_right", "nod"),
-]
+# Bona fide sequences.  For every ordered pair of labelled actions (a1 then a2, different actions,
+# one video; mirrored copies for pairs with a turn), the 3-s window's START in the source video is
+# searched on a START_STEP_S grid for a window that a member reacting r seconds after each prompt
+# could have recorded: first prompt at 0, a1's measured onset >= r - tolerance and before the
+# second prompt, the second prompt p2 = a2's measured onset - r inside the server's range, and a2's
+# peak inside the window.  Onsets are the analysis' own (checks.challenge(...).details["onset_t"])
+# for the labelled occurrence: the action's peak searched within LABEL_SLACK_S of the eye label.
+REACTION_TIMES = (0.2, 0.3, 0.4, 0.5, 0.6)
+TOLERANCES = (0.0, 0.1, 0.25, 0.4)  # prompt_tolerance_s values of the tolerance table
+START_STEP_S = 0.1
+LABEL_SLACK_S = {"blink": 0.4}  # blinks are labelled to the frame, movements at their clearest pose
+LABEL_SLACK_DEFAULT_S = 0.8  # d3's nod, labelled 8.8 s, is measured peaking at ~8.2 s
+MIRRORED = {"turn_left": "turn_right", "turn_right": "turn_left"}
+
+
+@dataclass(frozen=True)
+class Event:
+    action: str
+    t: float  # source-video seconds (eye label)
+
+
+@dataclass(frozen=True)
+class SeqPair:
+    video: str
+    mirror: bool
+    first: Event
+    second: Event
+
+    @property
+    def name(self) -> str:
+        return f"{subject_of(self.video)}{'-mirror' if self.mirror else ''} {self.first.action}+{self.second.action}"
+
+    @property
+    def label(self) -> str:
+        return f"{self.name} ({self.first.t:g} s, {self.second.t:g} s)"
+
+    @property
+    def movement_only(self) -> bool:
+        return "blink" not in (self.first.action, self.second.action)
+
+
+@dataclass
+class Measured:
+    """One candidate start: the two labelled actions as the analysis measures them in that window."""
+
+    start: float
+    ins: Inspection
+    r1: Any  # checks.ChallengeResult
+    r2: Any
+    end_t: float  # last analysed frame (s, window time)
+
+    @property
+    def both(self) -> bool:
+        return (
+            self.r1.performed
+            and self.r2.performed
+            and self.r1.details.get("onset_t") is not None
+            and self.r2.details.get("onset_t") is not None
+        )
+
+    @property
+    def o1(self) -> float:
+        return float(self.r1.details["onset_t"])
+
+    @property
+    def o2(self) -> float:
+        return float(self.r2.details["onset_t"])
+
+
+def labelled_events() -> dict[tuple[str, bool], list[Event]]:
+    """(video, mirrored) -> its labelled actions, from WINDOWS' ``shows`` (never from ``ambiguous``)."""
+    out: dict[tuple[str, bool], list[Event]] = defaultdict(list)
+    for w in WINDOWS:
+        if not w.mirror:
+            for a, t in w.shows.items():
+                if Event(a, t) not in out[(w.video, False)]:
+                    out[(w.video, False)].append(Event(a, t))
+    for (video, _), evs in list(out.items()):
+        if any(e.action in MIRRORED for e in evs):
+            out[(video, True)] = [Event(MIRRORED.get(e.action, e.action), e.t) for e in evs]
+    return {k: sorted(v, key=lambda e: (e.t, e.action)) for k, v in out.items()}
+
+
+def sequence_pairs() -> list[SeqPair]:
+    pairs = []
+    for (video, mirror), evs in labelled_events().items():
+        for e1, e2 in itertools.permutations(evs, 2):
+            if e1.action == e2.action or (mirror and not {e1.action, e2.action} & set(MIRRORED)):
+                continue
+            pairs.append(SeqPair(video, mirror, e1, e2))
+    return pairs
+
+
+def video_duration(video: str) -> float:
+    import av
+
+    with av.open(str(video_path(video))) as c:
+        s = c.streams.video[0]
+        return float(s.duration * s.time_base) if s.duration else float(c.duration or 0) / 1e6
+
+
+def candidate_starts(p: SeqPair) -> list[float]:
+    """Starts (grid) whose window can hold both labels: a2 by the window's end, a1 not before its start."""
+    lo = max(0.0, p.second.t - WINDOW_S)
+    hi = min(p.first.t, video_duration(p.video) - WINDOW_S)
+    k0, k1 = math.ceil(round(lo / START_STEP_S, 6)), math.floor(round(hi / START_STEP_S, 6))
+    return [round(k * START_STEP_S, 1) for k in range(k0, k1 + 1)]
+
+
+def measure_start(p: SeqPair, s: float, cfg: LivenessConfig) -> Measured | None:
+    from idsvc.liveness import checks
+
+    w = Window(f"{subject_of(p.video)}@{s:.1f}{'-mirror' if p.mirror else ''}", p.video, s, {}, mirror=p.mirror)
+    ins = inspected(window_clip(w), cfg)
+    if ins.signals is None:
+        return None
+
+    def at(e: Event) -> Any:
+        slack = LABEL_SLACK_S.get(e.action, LABEL_SLACK_DEFAULT_S)
+        return checks.challenge(e.action, ins.signals, cfg, (e.t - s - slack, e.t - s + slack))
+
+    return Measured(s, ins, at(p.first), at(p.second), float(ins.signals.t[-1]))
+
+
+def _prompt2(m: Measured, r: float) -> float:
+    """The second prompt a member reacting in r s would have seen: r before a2's onset, rounded
+    down to 10 ms (the server draws prompts to 10 ms), so the reaction is never shorter than r."""
+    return math.floor(round((m.o2 - r) * 100.0, 6)) / 100.0
+
+
+def _fits(m: Measured, r: float, tol: float, settings: Any, cfg: LivenessConfig) -> str | None:
+    """None when the window is a usable bona fide sequence for reaction time r, else the first unmet condition."""
+    if not m.both:
+        return "not measured"
+    p2 = _prompt2(m, r)
+    if not settings.challenge_prompt_min_s <= p2 <= settings.challenge_prompt_max_s:
+        return "prompt"
+    if m.o1 < r - tol - 1e-9:
+        return "early"
+    if m.o1 >= p2:
+        return "late"
+    if m.o2 < p2 + r - tol - 1e-9:
+        return "early2"
+    if (m.r2.peak_t or 0.0) > m.end_t - cfg.hold_s:
+        return "end"
+    return None
+
+
+_WHY = {
+    "prompt": "{a2}'s onset - r is outside {pmin}-{pmax} s (onsets {o2})",
+    "early": "{a1} starts before r - tolerance (onsets {o1})",
+    "late": "{a1} starts after the second prompt (onsets {o1}, {a2} {o2})",
+    "early2": "{a2} starts before its prompt + r - tolerance",
+    "end": "{a2} peaks at the window's end",
+}
+
+
+def _span(values: list[float]) -> str:
+    if not values:
+        return "none"
+    lo, hi = min(values), max(values)
+    return f"{lo:.2f}" if abs(hi - lo) < 0.005 else f"{lo:.2f}-{hi:.2f}"
+
+
+def _starts_text(starts: list[float]) -> str:
+    """[5.8, 5.9, 6.0, 6.3] -> '5.8-6.0, 6.3'."""
+    if not starts:
+        return "none"
+    runs: list[list[float]] = [[starts[0]]]
+    for s in starts[1:]:
+        if round(s - runs[-1][-1], 6) <= START_STEP_S + 1e-6:
+            runs[-1].append(s)
+        else:
+            runs.append([s])
+    return ", ".join(f"{r[0]:.1f}" if len(r) == 1 else f"{r[0]:.1f}-{r[-1]:.1f}" for r in runs)
+
+
+@dataclass
+class SeqSearch:
+    """Every pair's candidate starts, measured once; presentations for any (r, tolerance)."""
+
+    pairs: list[SeqPair]
+    measured: dict[SeqPair, list[Measured]]
+    unusable: dict[SeqPair, str]  # pairs no reaction time or tolerance can use, with the reason
+
+    def pick(self, p: SeqPair, r: float, tol: float, settings: Any, cfg: LivenessConfig) -> Measured | None:
+        """The usable start whose second prompt is nearest the middle of the server's range."""
+        mid = (settings.challenge_prompt_min_s + settings.challenge_prompt_max_s) / 2.0
+        ok = [m for m in self.measured.get(p, []) if _fits(m, r, tol, settings, cfg) is None]
+        return min(ok, key=lambda m: (abs(m.o2 - r - mid), m.start)) if ok else None
+
+    def why(self, p: SeqPair, r: float, tol: float, settings: Any, cfg: LivenessConfig) -> str:
+        both = [m for m in self.measured[p] if m.both]
+        fails = Counter(_fits(m, r, tol, settings, cfg) for m in both)
+        # the condition that stopped the most starts (conditions are checked in _fits' order)
+        code = fails.most_common(1)[0][0]
+        return _WHY[str(code)].format(
+            a1=p.first.action,
+            a2=p.second.action,
+            pmin=settings.challenge_prompt_min_s,
+            pmax=settings.challenge_prompt_max_s,
+            o1=_span([m.o1 for m in both]) + " s",
+            o2=_span([m.o2 for m in both]) + " s",
+        )
+
+
+def sequence_search(cfg: LivenessConfig) -> SeqSearch:
+    pairs = sequence_pairs()
+    measured: dict[SeqPair, list[Measured]] = {}
+    unusable: dict[SeqPair, str] = {}
+    for p in pairs:
+        a1, a2, t1, t2 = p.first.action, p.second.action, p.first.t, p.second.t
+        if t2 < t1:
+            unusable[p] = f"{a2} ({t2:g} s) comes before {a1} ({t1:g} s) in the video"
+            continue
+        starts = candidate_starts(p)
+        if not starts:
+            unusable[p] = f"{t2 - t1:.1f} s apart: no 3-s window of the video holds both"
+            continue
+        ms = [m for m in (measure_start(p, s, cfg) for s in starts) if m is not None]
+        measured[p] = ms
+        if not any(m.both for m in ms):
+            unusable[p] = (
+                f"no start in {_starts_text(starts)} s where the analysis measures both "
+                f"({a1} at starts {_starts_text([m.start for m in ms if m.r1.performed])}, "
+                f"{a2} at {_starts_text([m.start for m in ms if m.r2.performed])})"
+            )
+    return SeqSearch(pairs, measured, unusable)
+
+
+def bona_fide_sequences(
+    search: SeqSearch, cfg: LivenessConfig, tol: float, settings: Any, refs: dict[str, np.ndarray]
+) -> dict[SeqPair, dict[float, tuple[Measured, float, Any] | None]]:
+    """For each measurable pair and reaction time: (chosen start, second prompt, decision) or None."""
+    out: dict[SeqPair, dict[float, tuple[Measured, float, Any] | None]] = {}
+    for p in search.pairs:
+        if p in search.unusable:
+            continue
+        out[p] = {}
+        for r in REACTION_TIMES:
+            m = search.pick(p, r, tol, settings, cfg)
+            if m is None:
+                out[p][r] = None
+                continue
+            p2 = _prompt2(m, r)
+            c = {
+                "kind": "sequence",
+                "actions": [{"action": p.first.action, "prompt_s": 0.0}, {"action": p.second.action, "prompt_s": p2}],
+            }
+            ins = m.ins
+            if tol != ins.cfg.prompt_tolerance_s:
+                ins = dataclasses.replace(ins, cfg=dataclasses.replace(ins.cfg, prompt_tolerance_s=tol))
+            out[p][r] = (m, p2, decide(ins, c, refs[p.video]))
+    return out
 
 
 def sequences(cfg: LivenessConfig, verbose: bool) -> None:
-    """Replay APCER per session (3 attempts) against freshly drawn sequences; bona fide sequences;
-    the light check on real tracks with synthetic reflections (right, wrong and missing colours)."""
+    """Replay APCER per session (3 attempts) against freshly drawn sequences; bona fide sequences
+    from searched window starts; the prompt tolerance table; the light check on real tracks with
+    synthetic reflections (right, wrong and missing colours)."""
     from idsvc.core.settings import Settings
     from idsvc.liveness import light as light_mod
     from idsvc.liveness import new_challenge, sequence
@@ -508,48 +758,78 @@ def sequences(cfg: LivenessConfig, verbose: bool) -> None:
     print("\n== Sequence challenges (issue #11) ==")
     print(f"{'set':31s} {'presentations':>13s} {'accepted':>9s} {'rate':>16s}  outcomes")
     # Replay: every genuine window, as it is, against challenges it could not know; once with the
-    # default action pool and once with blink left out of the sequences (turns, nod, open_mouth).
-    _replay(cfg, settings, refs, rng, "", "")
-    no_blink = dataclasses.replace(settings, challenges=tuple(a for a in settings.challenges if a != "blink"))
-    _replay(cfg, no_blink, refs, __import__("random").Random(11), " no-blink", " (no blink)")
-    # Bona fide sequences.
-    by_name = {w.name: w for w in WINDOWS}
-    bona = Tally()
-    unusable = []
-    for name, a1, a2 in BONA_SEQUENCES:
-        w = by_name[name]
-        ins = inspected(window_clip(w), cfg)
-        if ins.signals is None:
-            unusable.append(f"{name}: {ins.reason}")
-            continue
-        r2 = __import__("idsvc.liveness.checks", fromlist=["x"]).challenge(a2, ins.signals, cfg)
-        onset2 = r2.details.get("onset_t")
-        if not r2.performed or onset2 is None:
-            unusable.append(f"{name}: {a2} not measured")
-            continue
-        p2 = round(onset2 - REACTION_S, 2)
-        if not settings.challenge_prompt_min_s <= p2 <= settings.challenge_prompt_max_s:
-            unusable.append(
-                f"{name}: {a2} starts at {onset2:.2f} s, a prompt {REACTION_S} s before it is outside 1.2-1.8 s"
-            )
-            continue
-        c = {"kind": "sequence", "actions": [{"action": a1, "prompt_s": 0.0}, {"action": a2, "prompt_s": p2}]}
-        dec = decide(ins, c, refs[w.video])
-        bona.add(name, f"{a1}+{a2}@{p2}", dec.passed, dec.reason)
-        if verbose or not dec.passed:
-            print(
-                f"  bona fide sequence {name} {a1}+{a2} prompt2={p2}: {'PASS' if dec.passed else dec.reason} {dec.measurements.get('challenge_result')}"
-            )
+    # default action pool (movements only) and once with blink added to the sequences.
+    movements = tuple(a for a in settings.challenges if a != "blink")
+    no_blink = dataclasses.replace(settings, challenges=movements)
+    _replay(cfg, no_blink, refs, rng, "", "")
+    with_blink = dataclasses.replace(settings, challenges=(*movements, "blink"))
+    _replay(cfg, with_blink, refs, __import__("random").Random(11), " with-blink", " (with blink)")
+
+    # Bona fide sequences: searched window starts, each reaction time, the configured tolerance.
+    tol = cfg.prompt_tolerance_s
+    search = sequence_search(cfg)
+    got = bona_fide_sequences(search, cfg, tol, settings, refs)
+    bona, moves, blinks = Tally(), Tally(), Tally()
+    for p, by_r in got.items():
+        for r, hit in by_r.items():
+            if hit is None:
+                continue
+            m, p2, dec = hit
+            for tl in (bona, moves if p.movement_only else blinks):
+                tl.add(p.name, f"r={r} start={m.start} prompt2={p2}", dec.passed, dec.reason)
+            if verbose or not dec.passed:
+                print(
+                    f"  bona fide sequence {p.name} r={r} start={m.start:.1f} prompt2={p2}: "
+                    f"{'PASS' if dec.passed else dec.reason} {dec.measurements.get('challenge_result')}"
+                )
     print(
         f"{'bona fide sequences (BPCER)':31s} {bona.n:13d} {bona.accepted:9d} {_rate(bona.n - bona.accepted, bona.n):>16s}  {bona.reasons()}"
     )
-    for u in unusable:
-        print(f"  unusable window: {u}")
-    nb = [r for r in bona.results if "blink" not in r[1].split("@")[0].split("+")]
+    for label, tl in (("  movement-only pairs", moves), ("  pairs with blink", blinks)):
+        print(f"{label:31s} {tl.n:13d} {tl.accepted:9d} {_rate(tl.n - tl.accepted, tl.n):>16s}  {tl.reasons()}")
     print(
-        f"  of which without blink: {len(nb)} usable, {sum(r[2] for r in nb)} passed"
-        " (the data has no usable window with two timed movement actions)" * (not nb)
+        f"  (window starts searched every {START_STEP_S} s; r = reaction time {', '.join(f'{r:g}' for r in REACTION_TIMES)} s;"
+        f" prompt tolerance {tol:g} s; one start per pair and r)"
     )
+    events: set[tuple[str, str, float]] = set()
+    for p, by_r in got.items():
+        hits = {r: h for r, h in by_r.items() if h is not None}
+        if not hits:
+            continue
+        events |= {
+            (subject_of(p.video), MIRRORED.get(e.action, e.action) if p.mirror else e.action, e.t)
+            for e in (p.first, p.second)
+        }
+        used = "; ".join(
+            f"r={r:g} start {m.start:.1f} s prompt2 {p2:.2f} s {'PASS' if dec.passed else dec.reason}"
+            for r, (m, p2, dec) in hits.items()
+        )
+        missed = [r for r in REACTION_TIMES if r not in hits]
+        note = ""
+        if missed:
+            whys = Counter(search.why(p, r, tol, settings, cfg) for r in missed)
+            note = "; not at r=" + ", ".join(f"{r:g}" for r in missed) + ": " + " / ".join(whys)
+        print(f"  usable pair {p.label}: {used}{note}")
+    reversed_pairs = [p for p in search.pairs if p.second.t < p.first.t]
+    for p in search.pairs:
+        if p in reversed_pairs:
+            continue
+        if p in search.unusable:
+            print(f"  unusable pair {p.label}: {search.unusable[p]}")
+        elif all(h is None for h in got[p].values()):
+            whys = Counter(search.why(p, r, tol, settings, cfg) for r in REACTION_TIMES)
+            both = [m.start for m in search.measured[p] if m.both]
+            print(f"  unusable pair {p.label}: both measured at starts {_starts_text(both)} s, but " + " / ".join(whys))
+    print(
+        f"  unusable, a2 before a1 in the video ({len(reversed_pairs)} pairs): "
+        + ", ".join(f"{p.name} ({p.first.t:g}/{p.second.t:g} s)" for p in reversed_pairs)
+    )
+    print(
+        f"  source events behind the usable pairs: {len(events)} ("
+        + ", ".join(f"{s} {a} {t:g} s" for s, a, t in sorted(events))
+        + "); mirrored copies reuse them"
+    )
+
     # Light: real tracks (their own skin chroma) plus a rendered reflection of the asked colours,
     # of wrong colours, or none.  Gain 6 chroma levels per 50 units of a colour's chroma.
     light_t: dict[str, Tally] = defaultdict(Tally)
@@ -579,10 +859,38 @@ def sequences(cfg: LivenessConfig, verbose: bool) -> None:
         rate = _rate(tl.n - tl.accepted, tl.n) if kind == "right" else _rate(tl.accepted, tl.n)
         print(f"{label:31s} {tl.n:13d} {tl.accepted:9d} {rate:>16s}  {tl.reasons()}")
 
+    # The prompt tolerance: bona fide pass rate (pairs usable at that tolerance) and replay APCER
+    # per session (movement-only pool, the same draws at every tolerance).
+    print("\nprompt tolerance: replay APCER per session (3 attempts, no blink) and bona fide sequences passed/usable")
+    print("  at reaction time r (all pairs; movement-only pairs in brackets)")
+    print(
+        f"{'tolerance':>9s} {'replay APCER/session':>22s} "
+        + " ".join(f"{'r=' + format(r, 'g') + ' s':>11s}" for r in REACTION_TIMES)
+    )
+    for t in TOLERANCES:
+        cfg_t = dataclasses.replace(cfg, prompt_tolerance_s=t)
+        acc, n = _replay(cfg_t, no_blink, refs, __import__("random").Random(11), "", "", quiet=True)
+        by_pair = bona_fide_sequences(search, cfg_t, t, settings, refs)
+        cells = []
+        for r in REACTION_TIMES:
+            hits = [(p, h[2].passed) for p, by_r in by_pair.items() if (h := by_r[r]) is not None]
+            mv = [ok for p, ok in hits if p.movement_only]
+            cells.append(f"{sum(ok for _, ok in hits)}/{len(hits)} ({sum(mv)}/{len(mv)})")
+        print(f"{t:9.2f} {_rate(acc, n):>22s} " + " ".join(f"{c:>11s}" for c in cells))
 
-def _replay(cfg: LivenessConfig, settings: Any, refs: dict[str, np.ndarray], rng: Any, tag: str, label: str) -> None:
+
+def _replay(
+    cfg: LivenessConfig,
+    settings: Any,
+    refs: dict[str, np.ndarray],
+    rng: Any,
+    tag: str,
+    label: str,
+    quiet: bool = False,
+) -> tuple[int, int]:
     """APCER of replayed genuine windows against ``REPLAY_DRAWS`` drawn sequences each, per attempt
-    and per session of 3 attempts (a fresh challenge each)."""
+    and per session of 3 attempts (a fresh challenge each); returns (sessions accepted, sessions).
+    ``cfg`` applies to the decision (inspections are cached whatever their config)."""
     from idsvc.liveness import new_challenge
 
     per_attempt = Tally()
@@ -590,6 +898,8 @@ def _replay(cfg: LivenessConfig, settings: Any, refs: dict[str, np.ndarray], rng
     passed_by: Counter[str] = Counter()
     for w in WINDOWS:
         ins = inspected(window_clip(w), cfg)
+        if ins.cfg != cfg:
+            ins = dataclasses.replace(ins, cfg=cfg)
         outcomes = []
         for _ in range(REPLAY_DRAWS):
             c = new_challenge(settings, rng)
@@ -602,6 +912,8 @@ def _replay(cfg: LivenessConfig, settings: Any, refs: dict[str, np.ndarray], rng
         for k in range(0, len(outcomes) - 2, 3):  # sessions of 3 attempts, fresh challenge each
             sessions += 1
             accepted_sessions += any(outcomes[k : k + 3])
+    if quiet:
+        return accepted_sessions, sessions
     label_a, label_s = f"APCER replay{tag} (per attempt)", f"APCER replay{tag} (per session, 3)"
     print(
         f"{label_a:31s} {per_attempt.n:13d} {per_attempt.accepted:9d} {_rate(per_attempt.accepted, per_attempt.n):>16s}  {per_attempt.reasons()}"
@@ -609,6 +921,7 @@ def _replay(cfg: LivenessConfig, settings: Any, refs: dict[str, np.ndarray], rng
     print(f"{label_s:31s} {sessions:13d} {accepted_sessions:9d} {_rate(accepted_sessions, sessions):>16s}")
     for k, v in passed_by.most_common(8):
         print(f"  ACCEPTED replay{label}: {k} ({v}x)")
+    return accepted_sessions, sessions
 
 
 def _q(x: np.ndarray) -> str:
