@@ -1,5 +1,5 @@
 """``python -m idsvc``: the same as the ``idsvc`` command."""
 
-from idsvc.cli import main
+from idsvc.launch import main
 
 main()

@@ -64,7 +64,14 @@ def serve(host: str, port: int, workers: int, connections: int) -> None:
 @cli.command()
 @click.option("--processes", default=0, type=int, help="Worker processes (default: one per core).")
 @click.option("--threads", default=1, show_default=True, type=int, help="Jobs at once per process.")
-def worker(processes: int, threads: int) -> None:
+@click.option(
+    "--nice",
+    default=0,
+    show_default=True,
+    type=click.IntRange(0, 19),
+    help="Lower the workers' CPU priority by this much: on a machine that also serves the web tier, 10.",
+)
+def worker(processes: int, threads: int, nice: int) -> None:
     """Run the analysis workers: they take jobs (phone videos) from the Redis queue."""
     from idsvc.web import work
 
@@ -74,7 +81,7 @@ def worker(processes: int, threads: int) -> None:
         raise click.ClickException(str(exc)) from exc
     if not settings.redis_url:
         raise click.ClickException("idsvc worker needs IDSVC_REDIS_URL (without it, idsvc serve analyses in-process)")
-    work.run(settings, processes=processes or (os.cpu_count() or 2), threads=threads)
+    work.run(settings, processes=processes or (os.cpu_count() or 2), threads=threads, nice=nice)
 
 
 @cli.group()

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import json
 import os
 import random
@@ -49,7 +50,7 @@ sys.path.insert(0, str(REPO))
 
 from idsvc.qr.sessions import FINAL  # noqa: E402
 from scripts.loadtest import procs  # noqa: E402
-from scripts.loadtest.httpc import Browser, Connection, HttpError, Response, multipart  # noqa: E402
+from scripts.loadtest.httpc import Browser, Connection, HttpError, Response, StreamRefused, multipart  # noqa: E402
 
 WECHAT_UA = (
     "Mozilla/5.0 (iPhone; CPU iPhone OS 16_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
@@ -65,6 +66,16 @@ HOST = "127.0.0.1"
 # Phones connect from these loopback addresses (all of 127.0.0.0/8 is the loopback interface), so
 # the per-address scan limit (30/min) sees many phones, as it would in the field.
 PHONE_ADDRESSES = [f"127.0.0.{i}" for i in range(2, 255)]
+# Desktops too: a few per address (an office NAT), as the per-address cap on waiting polls (500)
+# would otherwise see all of them as one client.
+DESKTOPS_PER_ADDRESS = 4
+
+
+def desktop_address(i: int) -> str:
+    n = i // DESKTOPS_PER_ADDRESS
+    return f"127.1.{n // 250}.{n % 250 + 1}"
+
+
 TARGETS = {"healthz_p99_ms": 100.0, "scan_confirm_ms": 300.0, "wake_p99_ms": 250.0, "idle_cpu_pct": 10.0}
 
 
@@ -88,6 +99,7 @@ class PhaseStats:
     name: str
     level: int
     videos: bool
+    workers: int = 0  # analysis worker processes during a video phase
     started: float = field(default_factory=time.monotonic)
     ended: float = 0.0
     healthz: list[float] = field(default_factory=list)
@@ -208,41 +220,74 @@ class LoadClient:
                 d.scan_url, d.match_code = s["scan_url"], s["match_code"]
                 d.claimed, d.watch_at, d.sessions = False, None, d.sessions + 1
                 while not self.stopping and not d.retired:
-                    d.polling, d.poll_started = True, time.monotonic()
-                    try:
-                        r = await self.request(
-                            d.conn,
-                            "GET",
-                            f"/v1/sessions/{d.sid}?wait={wait}&version={d.version}",
-                            headers={"Authorization": f"Bearer {d.poll_token}"},
-                            timeout=wait + 20,
-                        )
-                    finally:
-                        d.polling = False
-                    answered = time.monotonic()
-                    if r.status != 200:
-                        self.err(f"poll {r.status}")
-                        break
-                    s = r.json()
-                    if d.watch_at is not None and s["version"] != d.version:
-                        self.stats.wake[d.watch_kind].append(answered - d.watch_at)
-                        d.woken_at = answered
-                        d.watch_at = None
-                        d.woken.set()
-                    d.version = s["version"]
-                    if s["status"] in FINAL:
-                        break  # the portal shows a new QR: a new session
+                    if self.args.desktop_wait == "events":
+                        done = await self.follow_events(d)
+                    else:
+                        done = await self.long_poll(d, wait)
+                    if done:
+                        break  # final: the portal shows a new QR, a new session
             except HttpError as exc:
                 d.polling = False
                 if not self.stopping:
                     self.err(f"desktop: {str(exc).split(':')[-1].strip()[:40]}")
                     await asyncio.sleep(1 + random.random())
 
+    def seen(self, d: Desktop, s: dict[str, Any], answered: float) -> bool:
+        """Book one answer of a desktop's session; True once it is final."""
+        if d.watch_at is not None and s["version"] != d.version:
+            self.stats.wake[d.watch_kind].append(answered - d.watch_at)
+            d.woken_at = answered
+            d.watch_at = None
+            d.woken.set()
+        d.version = s["version"]
+        return s["status"] in FINAL
+
+    async def long_poll(self, d: Desktop, wait: int) -> bool:
+        d.polling, d.poll_started = True, time.monotonic()
+        try:
+            r = await self.request(
+                d.conn,
+                "GET",
+                f"/v1/sessions/{d.sid}?wait={wait}&version={d.version}",
+                headers={"Authorization": f"Bearer {d.poll_token}"},
+                timeout=wait + 20,
+            )
+        finally:
+            d.polling = False
+        if r.status != 200:
+            self.err(f"poll {r.status}")
+            return True
+        return self.seen(d, r.json(), time.monotonic())
+
+    async def follow_events(self, d: Desktop) -> bool:
+        """What the desktop widget does: one event stream, open while the session is."""
+        self.total_requests += 1
+        if self.total_requests > self.args.max_requests:
+            raise HttpError("request budget of the run exhausted (--max-requests)")
+        d.polling, d.poll_started = True, time.monotonic()
+        try:
+            async for kind, s in d.conn.events(
+                f"/v1/sessions/{d.sid}/events?version={d.version}",
+                {"Authorization": f"Bearer {d.poll_token}"},
+                idle_timeout=60,
+            ):
+                if kind == "session" and self.seen(d, s, time.monotonic()):
+                    return True
+                if kind == "error":
+                    self.err(f"events error {s}")
+        except StreamRefused as exc:
+            self.err(f"events {exc.status}")
+            return True
+        finally:
+            d.polling = False
+            d.conn.close()  # a stream left before its end cannot carry the next request
+        return False  # the stream's time was up: reconnect
+
     async def ramp_to(self, n: int, timeout: float) -> float:
         """Start desktops until ``n`` exist; returns seconds until ``n`` were waiting."""
         t0 = time.monotonic()
         while len(self.desktops) < n:
-            d = Desktop(len(self.desktops), Connection(HOST, self.port))
+            d = Desktop(len(self.desktops), Connection(HOST, self.port, desktop_address(len(self.desktops))))
             self.desktops.append(d)
             self.tasks.append(asyncio.ensure_future(self.desktop_loop(d)))
         deadline = t0 + timeout
@@ -468,8 +513,10 @@ class LoadClient:
         self.stats.loadavg = procs.loadavg()
         return self.stats
 
-    async def probe_phase(self, level: int, seconds: float, videos: bool, pids: dict[str, int]) -> PhaseStats:
-        self.stats = PhaseStats("video" if videos else "probes", level, videos)
+    async def probe_phase(
+        self, level: int, seconds: float, videos: bool, pids: dict[str, int], workers: int = 0
+    ) -> PhaseStats:
+        self.stats = PhaseStats("video" if videos else "probes", level, videos, workers)
         until = time.monotonic() + seconds
         win = procs.CpuWindow(pids)
         win.begin()
@@ -562,35 +609,17 @@ def cleanup_redis(url: str, prefix: str) -> int:
     return int(n)
 
 
-# `python -m idsvc serve` with gevent's monkey-patching done before idsvc (and dramatiq) is imported.
-EARLY_PATCH = "import sys; from gevent import monkey; monkey.patch_all(); from idsvc.cli import main; main()"
-WORKAROUNDS: list[str] = []
-
-
-def start_idsvc(
-    args: argparse.Namespace, port: int, env: dict[str, str], run_dir: Path, *, early_patch: bool
-) -> procs.Started | None:
-    """Start ``idsvc serve``; None if it failed to boot with the known dramatiq/gevent import-order error."""
+def start_idsvc(args: argparse.Namespace, port: int, env: dict[str, str], run_dir: Path) -> procs.Started:
+    """Start ``python -m idsvc serve`` and wait until it and all its workers answer."""
     import urllib.request
 
     py = sys.executable
     serve = ["serve", "--host", HOST, "--port", str(port), "--workers", str(args.workers)]
-    cmd = [py, "-c", EARLY_PATCH, *serve] if early_patch else [py, "-m", "idsvc", *serve]
-    log = run_dir / ("idsvc-early-patch.log" if early_patch else "idsvc.log")
-    started = procs.start("idsvc", cmd, env, log, REPO)
+    log = run_dir / "idsvc.log"
+    started = procs.start("idsvc", [py, "-m", "idsvc", *serve], env, log, REPO)
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
         if started.proc.poll() is not None:
-            text = log.read_text(errors="replace")
-            if "_GeventShutdownManager" in text and not early_patch:
-                note = (
-                    "`python -m idsvc serve` failed to boot its gevent workers (dramatiq was imported before "
-                    "gevent patched the process: NameError _GeventShutdownManager); this run's server was started "
-                    "with `gevent.monkey.patch_all()` before importing idsvc instead (see docs/capacity.md)"
-                )
-                print(f"WARNING: {note}", flush=True)
-                WORKAROUNDS.append(note)
-                return None
             raise SystemExit(f"idsvc serve exited with {started.proc.returncode}; see {log}")
         try:
             with urllib.request.urlopen(f"http://{HOST}:{port}/readyz", timeout=3) as r:
@@ -601,6 +630,31 @@ def start_idsvc(
         time.sleep(0.5)
     procs.stop([started])
     raise SystemExit(f"idsvc serve not ready after 90 s; see {log}")
+
+
+class AnalysisWorkers:
+    """``idsvc worker --processes N --nice K``, restarted with another N between video phases."""
+
+    def __init__(self, env: dict[str, str], run_dir: Path, nice: int) -> None:
+        self.env, self.run_dir, self.nice = env, run_dir, nice
+        self.current: procs.Started | None = None
+        self.n = 0
+
+    def started(self) -> list[procs.Started]:
+        return [self.current] if self.current else []
+
+    def use(self, n: int) -> None:
+        if n == self.n:
+            return
+        procs.stop(self.started())
+        log = self.run_dir / f"worker-{n}.log"
+        cmd = [sys.executable, "-m", "idsvc", "worker", "--processes", str(n), "--nice", str(self.nice)]
+        self.current, self.n = procs.start("worker", cmd, self.env, log, REPO), n
+        deadline = time.monotonic() + 120
+        while log.read_text(errors="replace").count("worker ready") < n:
+            if self.current.proc.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit(f"idsvc worker did not start; see {log}")
+            time.sleep(0.5)
 
 
 def server_pids(started: list[procs.Started]) -> dict[str, int]:
@@ -659,7 +713,7 @@ def table(rows: list[tuple[PhaseStats, PhaseStats]]) -> str:
             + " | ".join(
                 [
                     f"{p.level}: {min(waiting)}–{statistics.mean(waiting):.0f}",
-                    "yes" if p.videos else "no",
+                    f"yes, {p.workers} analysis worker{'s' * (p.workers != 1)}" if p.videos else "no",
                     p50p99(p.wakes()),
                     p50p99(p.healthz),
                     p50p99(p.scan_chain),
@@ -679,7 +733,7 @@ def table(rows: list[tuple[PhaseStats, PhaseStats]]) -> str:
 def verdicts(rows: list[tuple[PhaseStats, PhaseStats]]) -> list[str]:
     out = []
     for cpu_phase, p in rows:
-        tag = f"{p.level} desktops, {'with' if p.videos else 'without'} videos"
+        tag = f"{p.level} desktops, " + (f"with videos, {p.workers} analysis workers" if p.videos else "without videos")
         checks = []
         h99, w99 = pct(p.healthz, 99), pct(p.wakes(), 99)
         sc99, cf99 = pct(p.scan_callback, 99), pct(p.confirm, 99)
@@ -713,7 +767,14 @@ def write_docs(path: Path, block: str) -> None:
 
 
 # --------------------------------------------------------------------------- main
-async def measure(args: argparse.Namespace, port: int, key: str, clip: bytes, started: list[procs.Started]) -> str:
+async def measure(
+    args: argparse.Namespace,
+    port: int,
+    key: str,
+    clip: bytes,
+    started: list[procs.Started],
+    workers: AnalysisWorkers,
+) -> str:
     client = LoadClient(args, port, key, clip)
     rows: list[tuple[PhaseStats, PhaseStats]] = []
     details: list[str] = []
@@ -733,13 +794,20 @@ async def measure(args: argparse.Namespace, port: int, key: str, clip: bytes, st
             print(f"== {level} desktops: probes without videos, {args.phase_seconds:.0f} s", flush=True)
             plain = await client.probe_phase(level, args.phase_seconds, False, pids)
             rows.append((idle, plain))
-            if args.video_phones:
-                print(f"== {level} desktops: probes with {args.video_phones} phones uploading videos", flush=True)
-                video = await client.probe_phase(level, args.video_seconds, True, pids)
-                rows.append((video, video))
-            else:
-                video = None
-            print(table(rows[-2:] if video else rows[-1:]), flush=True)
+            videos: list[PhaseStats] = []
+            for n in args.analysis_workers if args.video_phones else []:
+                print(f"== {level} desktops: starting {n} analysis worker(s)", flush=True)
+                await asyncio.to_thread(workers.use, n)
+                pids = server_pids([*started, *workers.started()])
+                print(
+                    f"== {level} desktops: probes with {args.video_phones} phones uploading videos, "
+                    f"{n} analysis worker(s)",
+                    flush=True,
+                )
+                videos.append(await client.probe_phase(level, args.video_seconds, True, pids, n))
+            rows += [(v, v) for v in videos]
+            video = videos[0] if videos else None
+            print(table(rows[-1 - len(videos) :]), flush=True)
             details.append(
                 f"- {level} desktops: ramp {ramp:.0f} s (errors {ramp_errors or 'none'}); "
                 f"scan callback alone p50/p99 {p50p99(plain.scan_callback)} ms without videos"
@@ -748,11 +816,10 @@ async def measure(args: argparse.Namespace, port: int, key: str, clip: bytes, st
                 f"desktop's answer minus the DELETE's answer {p50p99(plain.wake_after_ack)} ms; "
                 f"CPU while probing without videos: {cpu_cell(plain.cpu)}; "
                 f"client loop lag p99 {ms(pct(plain.loop_lag, 99))} ms"
-                + (
-                    f"; upload→decision p50/p99 {p50p99(video.upload)} ms, client loop lag p99 "
-                    f"{ms(pct(video.loop_lag, 99))} ms with videos"
-                    if video
-                    else ""
+                + "".join(
+                    f"; with {v.workers} analysis worker(s): upload→decision p50/p99 {p50p99(v.upload)} ms, "
+                    f"client loop lag p99 {ms(pct(v.loop_lag, 99))} ms"
+                    for v in videos
                 )
             )
     finally:
@@ -768,7 +835,6 @@ async def measure(args: argparse.Namespace, port: int, key: str, clip: bytes, st
         f"Server: `python -m idsvc serve --workers {args.workers}` (gunicorn, gevent), IDSVC_ENV=production, "
         f"PostgreSQL, Redis on loopback; run settings: {RUN_SETTINGS_TEXT}.",
         "",
-        *[f"**Workaround in this run:** {w}." for w in WORKAROUNDS],
         "",
         table(rows),
         "",
@@ -791,12 +857,26 @@ def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     p.add_argument("--levels", default="1000,5000", help="desktops waiting at once, ascending (default 1000,5000)")
     p.add_argument("--workers", type=int, default=2, help="idsvc serve --workers")
-    p.add_argument("--analysis-workers", type=int, default=0, help="also run `idsvc worker --processes N`")
+    p.add_argument(
+        "--analysis-workers",
+        type=lambda v: [int(x) for x in v.split(",")],
+        default=[1, 2],
+        help="a video phase per value, each with `idsvc worker --processes N` (default 1,2)",
+    )
+    p.add_argument("--worker-nice", type=int, default=10, help="`idsvc worker --nice`: they share this machine")
+    p.add_argument(
+        "--desktop-wait",
+        choices=("events", "poll"),
+        default="events",
+        help="how desktops wait: the event stream (what the widget does) or ?wait= long-polls",
+    )
     p.add_argument("--wait", type=int, default=25, help="long-poll ?wait= seconds")
     p.add_argument("--idle-seconds", type=float, default=10)
     p.add_argument("--phase-seconds", type=float, default=30, help="probes without videos")
     p.add_argument("--video-seconds", type=float, default=40, help="probes with videos")
-    p.add_argument("--video-phones", type=int, default=2, help="phones uploading one video after another")
+    p.add_argument(
+        "--video-phones", type=int, default=6, help="phones each uploading one video after another (saturates workers)"
+    )
     p.add_argument("--healthz-hz", type=float, default=10)
     p.add_argument("--cancel-rate", type=float, default=2, help="wake probes by DELETE per second")
     p.add_argument("--scan-rate", type=float, default=1, help="phone scans (+confirm) per second")
@@ -805,11 +885,6 @@ def main() -> int:
     p.add_argument("--ramp-timeout", type=float, default=240)
     p.add_argument("--max-seconds", type=float, default=1200, help="hard bound on the whole run")
     p.add_argument("--max-requests", type=int, default=400_000, help="hard bound on requests sent")
-    p.add_argument(
-        "--early-gevent-patch",
-        action="store_true",
-        help="start the server with gevent patched before idsvc is imported (also done when the plain start fails)",
-    )
     p.add_argument("--database", default="idsvc_load", help="PostgreSQL database (dropped and re-created)")
     p.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432")
     p.add_argument("--redis", default="redis://127.0.0.1:6379/0")
@@ -834,13 +909,15 @@ def main() -> int:
     run_settings = {
         "IDSVC_RATE_LIMIT_PER_MINUTE": "100000",  # session creation allows 10x this per key per minute
         "IDSVC_SESSION_TTL": "1800",  # no session expires during the run
-        "IDSVC_CHALLENGES": "blink",  # the clip shows a blink
+        "IDSVC_CHALLENGES": "blink",  # the clip shows a blink: a recorded clip can answer one action only
+        "IDSVC_CHALLENGE_ACTIONS": "1",
     }
     RUN_SETTINGS_TEXT = ", ".join(f"{k}={v}" for k, v in run_settings.items())
     env = {
         **os.environ,
         "IDSVC_ENV": "production",
         "IDSVC_SECRET_KEY": secrets.token_urlsafe(32),
+        "IDSVC_CERT_SIGNING_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
         "IDSVC_DATABASE_URL": db_url,
         "IDSVC_REDIS_URL": args.redis,
         "IDSVC_REDIS_PREFIX": prefix,
@@ -858,6 +935,7 @@ def main() -> int:
     print(f"database {db_url}; redis {args.redis} prefix {prefix}; logs in {run_dir}", flush=True)
 
     py = sys.executable
+    sh([py, "-m", "idsvc", "db", "upgrade"], env)
     sh(
         [
             py,
@@ -880,6 +958,7 @@ def main() -> int:
     key = sh([py, "-m", "idsvc", "apikey", "create", "--name", "loadtest", "--role", "platform"], env).strip()
 
     started: list[procs.Started] = []
+    workers = AnalysisWorkers(env, run_dir, args.worker_nice)
     try:
         started.append(
             procs.start(
@@ -904,26 +983,11 @@ def main() -> int:
                 REPO,
             )
         )
-        idsvc = start_idsvc(args, port, env, run_dir, early_patch=args.early_gevent_patch)
-        if idsvc is None:  # the known boot failure of main: retry with gevent patched first
-            idsvc = start_idsvc(args, port, env, run_dir, early_patch=True)
-            if idsvc is None:
-                raise SystemExit(f"idsvc serve did not start; see {run_dir / 'idsvc.log'}")
-        started.append(idsvc)
-        if args.analysis_workers:
-            started.append(
-                procs.start(
-                    "worker",
-                    [py, "-m", "idsvc", "worker", "--processes", str(args.analysis_workers)],
-                    env,
-                    run_dir / "worker.log",
-                    REPO,
-                )
-            )
+        started.append(start_idsvc(args, port, env, run_dir))
         procs.wait_port(mock_port, 30, started[0].proc)
-        block = asyncio.run(asyncio.wait_for(measure(args, port, key, clip, started), args.max_seconds))
+        block = asyncio.run(asyncio.wait_for(measure(args, port, key, clip, started, workers), args.max_seconds))
     finally:
-        procs.stop(started)
+        procs.stop([*started, *workers.started()])
         removed = cleanup_redis(args.redis, prefix)
         print(f"stopped the servers; removed {removed} Redis keys of {prefix}", flush=True)
     print()

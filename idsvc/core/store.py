@@ -12,7 +12,7 @@ import base64
 import json
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
@@ -229,20 +229,33 @@ class Store:
     def slot(self, key: str, limit: int, ttl: int) -> Iterator[bool]:
         """Hold one of ``limit`` concurrent slots under ``key`` for the block; yields False when all
         are taken (nothing is held then).  The TTL frees slots a crashed process never returned."""
+        with self.slots({key: limit}, ttl) as held:
+            yield held
+
+    @contextmanager
+    def slots(self, limits: Mapping[str, int], ttl: int) -> Iterator[bool]:
+        """Hold a slot under every key at once (``{key: limit}``); yields True only if every key was
+        under its limit.  One round trip to take them and one to give them back, whatever their
+        number: a long-poll takes two (per session, per address) on every cycle."""
+        keys = list(limits)
         try:
             pipe = self.redis.pipeline(transaction=True)
-            pipe.incr(key)
-            pipe.expire(key, ttl)
-            count, _ = pipe.execute()
+            for key in keys:
+                pipe.incr(key)
+                pipe.expire(key, ttl)
+            counts = pipe.execute()[::2]
         except redis.RedisError as exc:
             raise self._trip(exc) from exc
         try:
-            yield int(count) <= limit
+            yield all(int(count) <= limits[key] for key, count in zip(keys, counts))
         finally:
             try:
-                self.redis.decr(key)
+                pipe = self.redis.pipeline(transaction=False)
+                for key in keys:
+                    pipe.decr(key)
+                pipe.execute()
             except (redis.RedisError, IdsvcError):
-                log.warning("could not return a slot; its TTL will", extra={"fields": {"key": key}})
+                log.warning("could not return slots; their TTL will", extra={"fields": {"keys": keys}})
 
     def get_int(self, key: str) -> int:
         try:

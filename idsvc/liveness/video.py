@@ -156,6 +156,8 @@ def sniff(path: Path, cfg: LivenessConfig) -> str:
 
 
 _DEMUXER = {"mp4": "mov", "webm": "matroska", "avi": "avi"}
+#: Decoder threads per clip; 0 lets FFmpeg use every core.  Analysis workers set 1 (one process per core).
+decoder_threads = 0
 
 
 def probe(path: Path, cfg: LivenessConfig) -> VideoInfo:
@@ -256,7 +258,10 @@ def iter_frames(path: Path, info: VideoInfo, cfg: LivenessConfig) -> Iterator[Fr
     try:
         with av.open(str(path), format=_DEMUXER[info.container], timeout=cfg.open_timeout_s) as container:
             stream = container.streams.video[0]
-            stream.thread_type = "AUTO"
+            if decoder_threads:
+                stream.codec_context.thread_count = decoder_threads
+            else:
+                stream.thread_type = "AUTO"
             t0: float | None = None
             index = 0
             for frame in container.decode(stream):

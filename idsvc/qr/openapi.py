@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from idsvc.qr import sessions
+from idsvc.qr.service import MAX_WAIT
 from idsvc.webkit.openapi import error_responses, json_body, ok
 
 _SESSION: dict[str, Any] = {
@@ -101,7 +102,7 @@ def _openapi() -> dict[str, Any]:
                 "security": [{"pollToken": []}, {"apiKey": []}],
                 "parameters": [
                     *_SID,
-                    {"name": "wait", "in": "query", "schema": {"type": "integer", "minimum": 0, "maximum": 30}},
+                    {"name": "wait", "in": "query", "schema": {"type": "integer", "minimum": 0, "maximum": MAX_WAIT}},
                     {"name": "version", "in": "query", "schema": {"type": "integer", "minimum": 0, "maximum": 2**31}},
                 ],
                 "responses": {"200": ok("the session", _SESSION), **error_responses(400, 403, 404, 429, 503)},
@@ -112,6 +113,28 @@ def _openapi() -> dict[str, Any]:
                 "security": [{"pollToken": []}, {"apiKey": []}],
                 "parameters": _SID,
                 "responses": {"200": ok("cancelled", _SESSION), **error_responses(403, 404, 409, 410, 503)},
+            },
+        },
+        "/v1/sessions/{session_id}/events": {
+            "get": {
+                "summary": "Session changes as server-sent events (what the desktop widget waits with)",
+                "description": (
+                    "text/event-stream: one `session` event (data: the same body as GET /v1/sessions/{id}) "
+                    "per change, a `: keepalive` comment every 20 s, and an `error` event (data: {code}) if "
+                    "the store fails. The stream ends when the session is final or after 10 minutes; "
+                    "reconnect with `version` = the last event's id. With `version`, the first event is "
+                    "sent only once the session's version differs from it."
+                ),
+                "operationId": "sessionEvents",
+                "security": [{"pollToken": []}, {"apiKey": []}],
+                "parameters": [
+                    *_SID,
+                    {"name": "version", "in": "query", "schema": {"type": "integer", "minimum": 0, "maximum": 2**31}},
+                ],
+                "responses": {
+                    "200": ok("the event stream", {"type": "string"}, "text/event-stream"),
+                    **error_responses(400, 403, 404, 429, 503),
+                },
             },
         },
         "/v1/sessions/{session_id}/consume": {

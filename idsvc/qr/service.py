@@ -17,6 +17,7 @@ import logging
 import secrets
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from threading import Event
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session as DbSession
@@ -120,21 +121,16 @@ class QrSessions:
         if not token or not expected or not hmac.compare_digest(_digest(token), expected):
             raise errors.INVALID_POLL_TOKEN()
 
+    @contextmanager
+    def watching(self, sid: str) -> Iterator[Watch]:
+        """Listen for the session's changes, then read it (so a change in between still wakes)."""
+        with self.notifier.listen(self.channel(sid)) as changed:
+            yield Watch(self, sid, changed)
+
     def wait(self, sid: str, version: int, timeout: float) -> sm.Session:
         """Answer when the version differs from ``version``, the session expires, or ``timeout`` passes."""
-        deadline = self.clock() + min(timeout, MAX_WAIT)
-        with self.notifier.listen(self.channel(sid)) as changed:
-            while True:
-                s = self.get(sid)
-                remaining = deadline - self.clock()
-                if s.version != version or remaining <= 0:
-                    return s
-                # Also wake at expiry, so the poller sees `expired` on time without a timer job.
-                end = sm.deadline(s)
-                if end is not None:
-                    remaining = min(remaining, max(0.0, end - self.clock()) + 0.01)
-                changed.wait(remaining)
-                changed.clear()
+        with self.watching(sid) as watch:
+            return watch.until_changed(version, timeout)
 
     # -- writes -------------------------------------------------------------------------
     def apply(
@@ -433,3 +429,36 @@ class QrSessions:
                 )
             raise
         return s
+
+
+class Watch:
+    """One session, read once its change notifications are being listened to, and waited on.
+
+    A long-poll costs a Redis read when it starts and when a change is announced, never on a plain
+    timeout: with thousands of desktops waiting, the timeouts are most of the traffic.  Should a
+    notification be lost (the pub/sub connection dropping), the desktop's next poll reads the
+    session at once and sees the change then.
+    """
+
+    def __init__(self, sessions: QrSessions, sid: str, changed: Event) -> None:
+        self._sessions = sessions
+        self._sid = sid
+        self._changed = changed
+        self.session = sessions.get(sid)
+
+    def until_changed(self, version: int, timeout: float) -> sm.Session:
+        clock = self._sessions.clock
+        deadline = clock() + min(timeout, MAX_WAIT)
+        while True:
+            s = self.session
+            remaining = deadline - clock()
+            if s.version != version or remaining <= 0:
+                return s
+            # Also wake at expiry, so the poller sees `expired` on time without a timer job.
+            end = sm.deadline(s)
+            if end is not None:
+                remaining = min(remaining, max(0.0, end - clock()) + 0.01)
+            announced = self._changed.wait(remaining)
+            self._changed.clear()
+            if announced or (end is not None and clock() >= end):
+                self.session = self._sessions.get(self._sid)

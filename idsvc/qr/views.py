@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import ipaddress
+import json
+import logging
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack
 from typing import Any
 
 from flask import Blueprint, Response, current_app, request, url_for
 from itsdangerous import BadSignature, URLSafeSerializer
 
-from idsvc.core.errors import WRONG_ROLE, invalid_input, store_unavailable
+from idsvc.core.errors import WRONG_ROLE, IdsvcError, invalid_input, store_unavailable
 from idsvc.qr import errors, limits, render, service, sessions
 from idsvc.qr.errors import SQL_UNAVAILABLE
 from idsvc.qr.limits import RateLimiter
@@ -25,6 +30,7 @@ from idsvc.webkit.http import (
 )
 
 bp = Blueprint("qr", __name__)
+log = logging.getLogger(__name__)
 
 IMAGE_SALT = "idsvc.qr.image"
 
@@ -97,16 +103,19 @@ def create_session() -> Any:
 
 def _authorised_session(session_id: str) -> sessions.Session:
     """The session, if the caller holds its poll token or a platform key (403 otherwise)."""
-    qs = qr_sessions()
-    s = qs.get(session_id)
+    s = qr_sessions().get(session_id)
+    _authorise(s)
+    return s
+
+
+def _authorise(s: sessions.Session) -> None:
     token = bearer_token()
     if token and token.startswith("idsvc_"):
         principal = current_principal()
         if principal is None or principal.role != "platform":
             raise WRONG_ROLE(roles="platform")
-        return s
-    qs.check_poll_token(s, token)
-    return s
+        return
+    qr_sessions().check_poll_token(s, token)
 
 
 POLLS_PER_SESSION = 2
@@ -115,23 +124,88 @@ POLLS_PER_ADDRESS = 500
 
 @bp.get("/v1/sessions/<session_id>")
 def get_session(session_id: str) -> Any:
-    """Session status for the desktop; ``?wait=N&version=V`` long-polls up to N ≤ 30 s."""
+    """Session status for the desktop; ``?wait=N&version=V`` long-polls up to N ≤ MAX_WAIT s."""
     wait = int_arg("wait", 0, MAX_WAIT)
     version = int_arg("version", 0, 2**31)
-    s = _authorised_session(session_id)
-    if wait:
-        store = services().store
-        client = request.remote_addr or "-"
-        # Fair shares: a desktop needs one waiting poll (two across a page reload); one address —
-        # an office NAT, or a proxy that did not say who is behind it — gets many, not all.
-        with (
-            store.slot(store.key("qr", "waiting", session_id), POLLS_PER_SESSION, MAX_WAIT + 10) as per_session,
-            store.slot(store.key("qr", "waiting-ip", client), POLLS_PER_ADDRESS, MAX_WAIT + 10) as per_address,
-        ):
-            if not (per_session and per_address):
-                raise errors.TOO_MANY_WAITERS({"retry_after": 1})
-            s = qr_sessions().wait(session_id, s.version if version is None else version, wait)
+    with qr_sessions().watching(session_id) as watch:
+        s = watch.session
+        _authorise(s)
+        if wait:
+            store = services().store
+            # Fair shares: a desktop needs one waiting poll (two across a page reload); one address —
+            # an office NAT, or a proxy that did not say who is behind it — gets many, not all.
+            fair_shares = {
+                store.key("qr", "waiting", session_id): POLLS_PER_SESSION,
+                store.key("qr", "waiting-ip", request.remote_addr or "-"): POLLS_PER_ADDRESS,
+            }
+            with store.slots(fair_shares, MAX_WAIT + 10) as admitted:
+                if not admitted:
+                    raise errors.TOO_MANY_WAITERS({"retry_after": 1})
+                s = watch.until_changed(s.version if version is None else version, wait)
     return json_response(sessions.public_view(s))
+
+
+#: A stream ends after this long; the client reconnects with the last version it saw.
+STREAM_MAX_S = 600
+#: A comment line this often keeps proxies and NATs from closing an idle stream.
+KEEPALIVE_S = 20
+
+
+@bp.get("/v1/sessions/<session_id>/events")
+def session_events(session_id: str) -> Any:
+    """Session changes as server-sent events: the cheapest way for a desktop to wait.
+
+    A long-poll costs a request (parsing, auth, Redis reads, a log line) every ``wait`` seconds
+    per desktop; a stream costs a few bytes of keepalive instead, which is what lets one instance
+    hold thousands of waiting desktops on a small share of a core.  Each change is one ``session``
+    event with the same body as ``GET /v1/sessions/{id}``; the stream ends when the session is
+    final, after ``STREAM_MAX_S``, or when the store fails (the client then reconnects or falls
+    back to long-polling).  ``?version=V``: the first event is sent only once the version differs.
+    """
+    version = int_arg("version", 0, 2**31)
+    store = services().store
+    held = ExitStack()
+    try:
+        watch = held.enter_context(qr_sessions().watching(session_id))
+        _authorise(watch.session)
+        fair_shares = {
+            store.key("qr", "waiting", session_id): POLLS_PER_SESSION,
+            store.key("qr", "waiting-ip", request.remote_addr or "-"): POLLS_PER_ADDRESS,
+        }
+        if not held.enter_context(store.slots(fair_shares, STREAM_MAX_S + 60)):
+            raise errors.TOO_MANY_WAITERS({"retry_after": 1})
+    except BaseException:
+        held.close()
+        raise
+    response = Response(_session_events(watch, version), mimetype="text/event-stream")
+    # Whether or not the body was ever read: the slots and the listener are given back on close.
+    response.call_on_close(held.close)
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Accel-Buffering"] = "no"  # nginx: pass events on as they come
+    return response
+
+
+def _session_events(watch: service.Watch, version: int | None) -> Iterator[bytes]:
+    s = watch.session
+    ends = time.monotonic() + STREAM_MAX_S
+    # Something at once: servers send the headers with the first chunk, and a client waiting for
+    # them cannot tell a stream that is open from one that is stuck.  `retry`: reconnect after 2 s.
+    yield b"retry: 2000\n\n"
+    try:
+        if s.version != version:
+            yield _event(s)
+        while not s.is_final and (left := ends - time.monotonic()) > 0:
+            seen = s.version
+            s = watch.until_changed(seen, min(KEEPALIVE_S, left))
+            yield _event(s) if s.version != seen else b": keepalive\n\n"
+    except IdsvcError as exc:  # the store went away mid-stream: say so and end
+        log.warning("session stream ended: %s", exc.code)
+        yield b"event: error\ndata: " + json.dumps({"code": exc.code}).encode() + b"\n\n"
+
+
+def _event(s: sessions.Session) -> bytes:
+    data = json.dumps(sessions.public_view(s), ensure_ascii=False, separators=(",", ":"))
+    return f"event: session\nid: {s.version}\ndata: {data}\n\n".encode()
 
 
 @bp.delete("/v1/sessions/<session_id>")

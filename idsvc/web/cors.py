@@ -1,7 +1,7 @@
 """Cross-origin reads for the desktop widget (``/static/idsvc-qr.js``) on a portal's own origin.
 
 Only the origins in ``IDSVC_CORS_ORIGINS`` (e.g. ``https://portal.example.org``), and only the calls
-the widget makes: poll and cancel a session (with its poll token in ``Authorization``).  The QR
+the widget makes: follow (event stream or poll) and cancel a session (poll token in ``Authorization``).  The QR
 image is an ``<img>`` and needs no CORS.  No credentials (cookies) are ever allowed cross-origin.
 """
 
@@ -11,7 +11,7 @@ import re
 
 from flask import Flask, Response, request
 
-_WIDGET_PATHS = re.compile(r"^/v1/sessions/[A-Za-z0-9_-]{1,64}$")
+_WIDGET_PATHS = re.compile(r"^/v1/sessions/[A-Za-z0-9_-]{1,64}(/events)?$")
 
 
 def parse_origins(spec: str) -> frozenset[str]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
 import signal
 import threading
 from types import FrameType
@@ -22,8 +23,12 @@ from idsvc.webkit.context import SERVICES_KEY
 log = logging.getLogger(__name__)
 
 
-def _serve_jobs(settings: Settings, threads: int) -> None:
+def _serve_jobs(settings: Settings, threads: int, nice: int = 0) -> None:
     from idsvc.core.services import build_services
+
+    if nice:
+        # Analysis is CPU-bound and can wait a moment; a web tier on the same machine cannot.
+        os.nice(nice)
     from idsvc.web.app import create_app
 
     app = create_app(settings, services=build_services(settings, job_consumer=True))
@@ -47,12 +52,12 @@ def _serve_jobs(settings: Settings, threads: int) -> None:
     services.close()
 
 
-def run(settings: Settings, *, processes: int, threads: int) -> None:
+def run(settings: Settings, *, processes: int, threads: int, nice: int = 0) -> None:
     if processes == 1:
-        _serve_jobs(settings, threads)
+        _serve_jobs(settings, threads, nice)
         return
     ctx = multiprocessing.get_context("spawn")
-    children = [ctx.Process(target=_serve_jobs, args=(settings, threads), daemon=False) for _ in range(processes)]
+    children = [ctx.Process(target=_serve_jobs, args=(settings, threads, nice), daemon=False) for _ in range(processes)]
     for child in children:
         child.start()
 

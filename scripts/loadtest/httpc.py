@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urljoin, urlsplit
@@ -38,6 +39,12 @@ class Response:
     @property
     def text(self) -> str:
         return self.body.decode("utf-8", "replace")
+
+
+class StreamRefused(HttpError):
+    def __init__(self, status: int) -> None:
+        super().__init__(f"events: HTTP {status}")
+        self.status = status
 
 
 class Connection:
@@ -84,6 +91,66 @@ class Connection:
                 self.close()
                 raise HttpError(f"{method} {path}: timed out after {timeout:.0f} s") from None
         raise AssertionError("unreachable")
+
+    async def events(self, path: str, headers: dict[str, str], idle_timeout: float) -> AsyncIterator[tuple[str, Any]]:
+        """``GET path`` as a server-sent event stream: yields (event, parsed JSON data) per event and
+        ("keepalive", None) per comment, until the server ends the stream.  The connection is closed
+        afterwards (a stream left early cannot be reused).  A non-200 answer raises StreamRefused."""
+        try:
+            if self._writer is None:
+                await self._open(idle_timeout)
+            assert self._reader is not None and self._writer is not None
+            lines = [f"GET {path} HTTP/1.1", f"Host: {self.host}:{self.port}", "Accept: text/event-stream"]
+            lines += [f"{k}: {v}" for k, v in headers.items()]
+            self._writer.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"))
+            await self._writer.drain()
+            reader = self._reader
+            status_line = await asyncio.wait_for(reader.readline(), idle_timeout)
+            if not status_line:
+                raise HttpError("events: closed before answering")
+            status = int(status_line.split(b" ", 2)[1])
+            chunked = False
+            while True:
+                line = await asyncio.wait_for(reader.readline(), idle_timeout)
+                if line in (b"\r\n", b"\n", b""):
+                    break
+                name, _, value = line.decode("latin-1").partition(":")
+                if name.strip().lower() == "transfer-encoding" and "chunked" in value.lower():
+                    chunked = True
+            if status != 200:
+                raise StreamRefused(status)
+            buf = b""
+            while True:
+                if chunked:
+                    size_line = await asyncio.wait_for(reader.readline(), idle_timeout)
+                    size = int(size_line.split(b";")[0].strip() or b"0", 16)
+                    if size == 0:
+                        return
+                    buf += await asyncio.wait_for(reader.readexactly(size + 2), idle_timeout)
+                    buf = buf[:-2] if buf.endswith(b"\r\n") else buf
+                else:
+                    data = await asyncio.wait_for(reader.read(65536), idle_timeout)
+                    if not data:
+                        return
+                    buf += data
+                while b"\n\n" in buf:
+                    block, buf = buf.split(b"\n\n", 1)
+                    kind, payload = "", b""
+                    for line in block.split(b"\n"):
+                        if line.startswith(b":"):
+                            kind = kind or "keepalive"
+                        elif line.startswith(b"event: "):
+                            kind = line[7:].decode()
+                        elif line.startswith(b"data: "):
+                            payload += line[6:]
+                    if kind:
+                        yield kind, json.loads(payload) if payload else None
+        except (ConnectionError, asyncio.IncompleteReadError, OSError, ValueError) as exc:
+            raise HttpError(f"events {path}: {type(exc).__name__}: {exc}") from None
+        except TimeoutError:
+            raise HttpError(f"events {path}: nothing for {idle_timeout:.0f} s") from None
+        finally:
+            self.close()
 
     async def _exchange(self, method: str, path: str, headers: dict[str, str], body: bytes) -> Response:
         assert self._reader is not None and self._writer is not None

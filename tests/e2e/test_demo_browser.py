@@ -87,6 +87,10 @@ def test_widget_goes_from_qr_to_scanned_to_verified(
     assert "✓" in widget_text(drv) and "实名认证已通过" in widget_text(drv)
     assert drv.find_element("id", "result").text == "登录成功（演示）"  # the portal's onVerified ran
     assert not RAW_CODE.search(widget_text(drv))
+    # It followed the session on its event stream (one request, open the whole time), not by long-polls.
+    urls = js(drv, "return performance.getEntriesByType('resource').map(function (e) { return e.name; })")
+    assert [u for u in urls if "/events?version=" in u], urls
+    assert not [u for u in urls if "wait=" in u], urls
 
 
 def test_widget_failure_is_plain_chinese_and_offers_a_new_qr(make_browser: Any, live_server: str) -> None:

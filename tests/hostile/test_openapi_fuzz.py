@@ -40,6 +40,7 @@ OPERATIONS = [
     "GET /v1/members/{member_id}/signature/original",
     "GET /v1/openapi.json",
     "GET /v1/sessions/{session_id}",
+    "GET /v1/sessions/{session_id}/events",
     "GET /v1/sessions/{session_id}/qr.png",
     "GET /v1/sessions/{session_id}/qr.svg",
     "DELETE /v1/sessions/{session_id}",

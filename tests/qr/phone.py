@@ -42,6 +42,13 @@ class Desktop:
             timeout=40,
         )
 
+    def cancel(self, s: dict[str, Any]) -> requests.Response:
+        return requests.delete(
+            f"{self.base}/v1/sessions/{s['session_id']}",
+            headers={"Authorization": f"Bearer {s['poll_token']}"},
+            timeout=10,
+        )
+
 
 @dataclass
 class Phone:

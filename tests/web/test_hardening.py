@@ -143,6 +143,11 @@ def test_the_widget_may_poll_from_a_configured_portal_origin(client: Any, platfo
     assert "Access-Control-Allow-Credentials" not in got.headers
     other = client.get(path, headers={"Origin": "https://evil.example", "Authorization": f"Bearer {s['poll_token']}"})
     assert "Access-Control-Allow-Origin" not in other.headers
+    # The event stream the widget follows first: its preflight too (the body is not read here).
+    events = client.options(
+        f"{path}/events", headers={"Origin": "https://portal.example.org", "Access-Control-Request-Method": "GET"}
+    )
+    assert events.headers["Access-Control-Allow-Origin"] == "https://portal.example.org"
     # Only the widget's calls: creating sessions stays a back-end call.
     create = client.options("/v1/sessions", headers={"Origin": "https://portal.example.org"})
     assert "Access-Control-Allow-Origin" not in create.headers

@@ -1,7 +1,7 @@
 /* idsvc desktop widget: IdsvcQr.mount(element, {sessionUrl, pollToken, qrUrl, matchCode, expiresAt,
  *   onVerified, onFailed, onExpired, onChange, refresh}) → {refresh(), destroy(), state()}; the options may
  *   be the create-session answer itself, an error answer included ({error: {code, message}}).
- * Shows the QR, long-polls the session, replaces the QR with a status panel once scanned (✓/✗, colours,
+ * Shows the QR, follows the session (its event stream; long-polls where streams cannot be used), replaces the QR with a status panel once scanned (✓/✗, colours,
  * plain Chinese for every reason from /static/idsvc-reasons.js), and on expiry overlays "二维码已失效，点击刷新",
  * which calls the portal's refresh() for a new session. No framework, no build step. */
 (function (global) {
@@ -159,29 +159,90 @@
       var ms = Date.parse(s.expires_at || cur.expiresAt) - Date.now();
       if (ms > 0) timer = setTimeout(function () { if (last && !FINAL[last.status]) kick(); }, ms + 1500);
     }
-    var ctl = null;
-    function kick() { if (ctl) ctl.abort(); }
+    var ctl = null, kicked = false, streams = !!(global.ReadableStream && global.TextDecoder && global.AbortController);
+    function kick() { kicked = true; if (ctl) ctl.abort(); }
+    // One answer from the server; true once the session is final (nothing more to wait for).
+    function handle(my, s) {
+      if (my !== gen) return true;
+      var changed = !last || s.status !== last.status || s.version !== last.version;
+      if (changed) {
+        render(s);
+        schedule(s);
+        call("onChange", s);
+        if (s.status === "verified") call("onVerified", s);
+        else if (s.status === "failed") call("onFailed", s);
+        else if (s.status === "expired") call("onExpired", s);
+      }
+      return !!FINAL[s.status];
+    }
+    function gone(version) {
+      return {status: "expired", session_id: last && last.session_id, version: version};
+    }
+    // The session's event stream (a few bytes every 20 s while nothing happens: the cheapest wait for
+    // the server).  Where it cannot be used — an old browser, or a proxy that holds the stream back —
+    // long-poll instead.
+    function follow(my, version) {
+      if (my !== gen) return;
+      if (!streams) { poll(my, version); return; }
+      ctl = new AbortController();
+      kicked = false;
+      var seen = version, quiet = null, failed = false;
+      function watchdog() {  // nothing at all for 45 s (two keepalives): the stream is held back
+        clearTimeout(quiet);
+        quiet = setTimeout(function () { failed = true; ctl.abort(); }, 45000);
+      }
+      watchdog();
+      fetch(cur.sessionUrl + "/events?version=" + version, {
+        headers: {Authorization: "Bearer " + cur.pollToken}, cache: "no-store", signal: ctl.signal
+      }).then(function (r) {
+        if (r.status === 404 || r.status === 410) return handle(my, gone(version));
+        if (!r.ok || !r.body) { failed = r.status !== 429 && r.status !== 503; throw new Error("HTTP " + r.status); }
+        var reader = r.body.getReader(), dec = new TextDecoder(), buf = "";
+        function pump() {
+          return reader.read().then(function (x) {
+            if (x.done) return false;
+            watchdog();
+            buf += dec.decode(x.value, {stream: true});
+            var blocks = buf.split("\n\n");
+            buf = blocks.pop();
+            for (var i = 0; i < blocks.length; i++) {
+              var kind = "", data = "";
+              blocks[i].split("\n").forEach(function (line) {
+                if (line.indexOf("event: ") === 0) kind = line.slice(7);
+                else if (line.indexOf("data: ") === 0) data += line.slice(6);
+              });
+              if (kind === "session") {
+                var s = JSON.parse(data);
+                seen = s.version;
+                if (handle(my, s)) { reader.cancel(); return true; }
+              }
+            }
+            return pump();
+          });
+        }
+        return pump();
+      }).then(function (final) {
+        clearTimeout(quiet);
+        if (!final) follow(my, seen);  // the stream's time was up, or the store failed: reconnect
+      }).catch(function () {
+        clearTimeout(quiet);
+        if (my !== gen) return;
+        if (failed) streams = false;
+        if (kicked) follow(my, seen);
+        else setTimeout(function () { follow(my, seen); }, 2000);
+      });
+    }
     function poll(my, version) {
       if (my !== gen) return;
       ctl = global.AbortController ? new AbortController() : null;
       fetch(cur.sessionUrl + "?wait=25&version=" + version, {
         headers: {Authorization: "Bearer " + cur.pollToken}, cache: "no-store", signal: ctl ? ctl.signal : undefined
       }).then(function (r) {
-        if (r.status === 404 || r.status === 410) return {status: "expired", session_id: last && last.session_id, version: version};
+        if (r.status === 404 || r.status === 410) return gone(version);
         if (!r.ok) throw new Error("HTTP " + r.status);
         return r.json();
       }).then(function (s) {
-        if (my !== gen) return;
-        var changed = !last || s.status !== last.status || s.version !== last.version;
-        if (changed) {
-          render(s);
-          schedule(s);
-          call("onChange", s);
-          if (s.status === "verified") call("onVerified", s);
-          else if (s.status === "failed") call("onFailed", s);
-          else if (s.status === "expired") call("onExpired", s);
-        }
-        if (!FINAL[s.status]) poll(my, s.version);
+        if (!handle(my, s)) poll(my, s.version);
       }).catch(function () {
         if (my === gen) setTimeout(function () { poll(my, version); }, 2000);
       });
@@ -204,7 +265,7 @@
         if (cur.error) { refused(cur.error); return; }
         render({status: "pending", session_id: (cur.sessionUrl.match(/[^/]+$/) || [""])[0], version: 0});
         last = null;
-        poll(gen, 0);
+        follow(gen, 0);
       });
     }
     function refresh() {
