@@ -165,3 +165,80 @@ def test_slow_clients_are_cut_off(served: Any) -> None:
     with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
         sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")  # headers never finished
         assert sock.recv(4096) == b""  # the server closed the connection (recv did not time out)
+
+
+PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+def test_a_request_waiting_on_a_database_lock_does_not_stop_its_worker(tmp_path: Path) -> None:
+    """gevent must patch the process before psycopg is imported, or psycopg waits in C and a
+    request blocked on a row lock stops every other request of its worker (``idsvc.launch``).
+    PostgreSQL whichever database the suite runs on: this is about psycopg."""
+    import psycopg
+
+    db = "idsvc_test_cooperative"
+    with psycopg.connect(PG_ADMIN, autocommit=True, connect_timeout=5) as admin:
+        admin.execute(f"DROP DATABASE IF EXISTS {db} WITH (FORCE)")
+        admin.execute(f"CREATE DATABASE {db}")
+    url = f"postgresql://postgres@127.0.0.1:5432/{db}"
+    port = free_port()
+    env = {
+        **os.environ,
+        "IDSVC_DATABASE_URL": url,
+        "IDSVC_REDIS_URL": REDIS_URL,
+        "IDSVC_REDIS_PREFIX": f"idsvc-coop-{os.getpid()}",
+        "IDSVC_SECRET_KEY": "cooperative-" + os.urandom(8).hex(),
+        "IDSVC_PUBLIC_URL": f"http://127.0.0.1:{port}",
+        "IDSVC_ENV": "production",
+        "IDSVC_CERT_SIGNING_KEY": base64.b64encode(os.urandom(32)).decode(),
+        "IDSVC_BLOB_DIR": str(tmp_path / "blobs"),
+    }
+    cli = sys.executable, "-m", "idsvc"
+    for args in (["db", "upgrade"], ["member", "add", "--member-id", "m-1", "--name", "张三",
+                 "--id-number", "110101199003078515", "--association", "11"]):  # fmt: skip
+        subprocess.run([*cli, *args], env=env, check=True, capture_output=True, timeout=60)
+    key = subprocess.run(
+        [*cli, "apikey", "create", "--name", "p", "--role", "platform"],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    ).stdout.strip()
+    log = open(tmp_path / "serve.log", "w")  # noqa: SIM115 - closed below
+    proc = subprocess.Popen(
+        [*cli, "serve", "--port", str(port), "--workers", "1"], env=env, stdout=log, stderr=log, start_new_session=True
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(300):
+            try:
+                if requests.get(f"{base}/readyz", timeout=5).status_code == 200:
+                    break
+            except requests.RequestException:
+                time.sleep(0.1)
+        else:
+            pytest.fail((tmp_path / "serve.log").read_text())
+        with psycopg.connect(url) as holder, ThreadPoolExecutor(1) as pool:
+            # Hold the audit chain's head: the next audited write (creating a session) waits for it.
+            holder.execute("SELECT seq FROM audit_head WHERE id = 1 FOR UPDATE")
+            creating = pool.submit(
+                requests.post,
+                f"{base}/v1/sessions",
+                json={"member_id": "m-1"},
+                headers={"Authorization": f"Bearer {key}"},
+                timeout=30,
+            )
+            time.sleep(1)
+            assert not creating.done()  # it really is waiting on the lock
+            # The same (only) worker still answers everything else meanwhile.
+            assert requests.get(f"{base}/healthz", timeout=3).status_code == 200
+            holder.rollback()
+            assert creating.result().status_code == 201
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(20)
+        finally:
+            os.killpg(proc.pid, signal.SIGKILL) if proc.poll() is None else None
+            log.close()
