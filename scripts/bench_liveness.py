@@ -117,6 +117,28 @@ def naive(path: Path) -> int:
     return n
 
 
+def light_cost(clip: Path, reference: Any, runs: int = 3) -> tuple[float, float]:
+    """(ms in the light challenge's own code, ms of the whole analysis) per clip, under cProfile:
+    the colour sampling on each tracked frame (``track._colour``) and ``light.check``."""
+    import cProfile
+    import pstats
+
+    prof = cProfile.Profile()
+    for _ in range(runs):
+        prof.enable()
+        analyse_video(clip, "blink", reference)
+        prof.disable()
+    stats: Any = pstats.Stats(prof)
+    own = 0.0
+    total = 0.0
+    for (filename, _line, name), (_cc, _nc, _tt, cum, _callers) in stats.stats.items():
+        if (name == "_colour" and filename.endswith("track.py")) or (name == "check" and filename.endswith("light.py")):
+            own += cum
+        if name == "analyse_video":
+            total = max(total, cum)
+    return own / runs * 1000, total / runs * 1000
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--runs", type=int, default=7)
@@ -153,6 +175,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         load_after = os.getloadavg()
         n_frames = decode_cv2(clip)
+        light_ms, light_total_ms = light_cost(clip, reference)
         base = timed(lambda: naive(clip), args.naive_runs) if args.naive_runs > 0 else []
 
     d = decisions[-1]
@@ -191,6 +214,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(
         f"full / decode-only (PyAV):   {min(full) / min(dec_av):.2f}x (min/min), {statistics.median(full) / statistics.median(dec_av):.2f}x (median/median)   target <= 2x"
+    )
+    print(
+        f"light challenge's share (#11, profiled): skin/background chroma per frame + the check "
+        f"{light_ms:.1f} ms of {light_total_ms:.0f} ms ({100 * light_ms / light_total_ms:.1f} %)"
     )
     cf, ca = CPU[id(full)], CPU[id(dec_av)]
     ratios = [f / a for f, a in zip(cf, ca)]
