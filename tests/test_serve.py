@@ -9,7 +9,9 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -28,76 +30,79 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture
-def served(settings: Any, tmp_path: Path) -> Any:
-    port = free_port()
-    env = {
+CLI = (sys.executable, "-m", "idsvc")
+
+
+def _environment(database_url: str, redis_prefix: str, secret: str, port: int, tmp_path: Path) -> dict[str, str]:
+    return {
         **os.environ,
-        "IDSVC_DATABASE_URL": settings.database_url,
+        "IDSVC_DATABASE_URL": database_url,
         "IDSVC_REDIS_URL": REDIS_URL,
-        "IDSVC_REDIS_PREFIX": settings.redis_prefix,
-        "IDSVC_SECRET_KEY": str(settings.secret_key),
+        "IDSVC_REDIS_PREFIX": redis_prefix,
+        "IDSVC_SECRET_KEY": secret,
         "IDSVC_PUBLIC_URL": f"http://127.0.0.1:{port}",
         "IDSVC_ENV": "production",
         "IDSVC_CERT_SIGNING_KEY": base64.b64encode(os.urandom(32)).decode(),
         "IDSVC_BLOB_DIR": str(tmp_path / "blobs"),
     }
-    cli = sys.executable, "-m", "idsvc"
-    subprocess.run(
-        [
-            *cli,
-            "member",
-            "add",
-            "--member-id",
-            "m-1",
-            "--name",
-            "张三",
-            "--id-number",
-            "110101199003078515",
-            "--association",
-            "11",
-        ],
-        env=env,
-        check=True,
-        capture_output=True,
-        timeout=60,
-    )
+
+
+def _member_and_key(env: dict[str, str]) -> str:
+    """Member m-1 and a platform API key (returned), through the CLI."""
+    add = ["member", "add", "--member-id", "m-1", "--name", "张三", "--id-number", "110101199003078515"]
+    subprocess.run([*CLI, *add, "--association", "11"], env=env, check=True, capture_output=True, timeout=60)
     key = subprocess.run(
-        [*cli, "apikey", "create", "--name", "p", "--role", "platform"],
+        [*CLI, "apikey", "create", "--name", "p", "--role", "platform"],
         env=env,
         check=True,
         capture_output=True,
         text=True,
         timeout=60,
-    ).stdout.strip()
-    log = open(tmp_path / "serve.log", "w")  # noqa: SIM115 - closed below
+    )
+    return key.stdout.strip()
+
+
+@contextmanager
+def _serving(env: dict[str, str], port: int, workers: int, log_path: Path) -> Iterator[str]:
+    """``idsvc serve`` as a real process until the block ends; yields its base URL once ready."""
+    log = open(log_path, "w")  # noqa: SIM115 - closed below
     # Its own process group, so a failed start never leaves gunicorn workers behind.
     proc = subprocess.Popen(
-        [*cli, "serve", "--port", str(port), "--workers", "2"],
+        [*CLI, "serve", "--port", str(port), "--workers", str(workers)],
         env=env,
         stdout=log,
         stderr=log,
         start_new_session=True,
     )
     base = f"http://127.0.0.1:{port}"
-    for _ in range(300):
-        try:
-            if requests.get(f"{base}/readyz", timeout=5).status_code == 200:
-                break
-        except requests.RequestException:
-            time.sleep(0.1)
-    else:
-        os.killpg(proc.pid, signal.SIGKILL)
-        pytest.fail((tmp_path / "serve.log").read_text())
     try:
-        yield base, key, tmp_path / "serve.log"
+        for _ in range(300):
+            try:
+                if requests.get(f"{base}/readyz", timeout=5).status_code == 200:
+                    break
+            except requests.RequestException:
+                time.sleep(0.1)
+        else:
+            pytest.fail(log_path.read_text())
+        yield base
     finally:
         proc.send_signal(signal.SIGTERM)
         try:
             proc.wait(20)
-        finally:
-            os.killpg(proc.pid, signal.SIGKILL) if proc.poll() is None else None
-            log.close()
+        except subprocess.TimeoutExpired:
+            pass
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+        log.close()
+
+
+@pytest.fixture
+def served(settings: Any, tmp_path: Path) -> Iterator[tuple[str, str, Path]]:
+    port = free_port()
+    env = _environment(settings.database_url, settings.redis_prefix, str(settings.secret_key), port, tmp_path)
+    key = _member_and_key(env)
+    with _serving(env, port, 2, tmp_path / "serve.log") as base:
+        yield base, key, tmp_path / "serve.log"
 
 
 def test_serve_holds_many_long_polls_and_wakes_them_all(served: Any) -> None:
@@ -182,63 +187,26 @@ def test_a_request_waiting_on_a_database_lock_does_not_stop_its_worker(tmp_path:
         admin.execute(f"CREATE DATABASE {db}")
     url = f"postgresql://postgres@127.0.0.1:5432/{db}"
     port = free_port()
-    env = {
-        **os.environ,
-        "IDSVC_DATABASE_URL": url,
-        "IDSVC_REDIS_URL": REDIS_URL,
-        "IDSVC_REDIS_PREFIX": f"idsvc-coop-{os.getpid()}",
-        "IDSVC_SECRET_KEY": "cooperative-" + os.urandom(8).hex(),
-        "IDSVC_PUBLIC_URL": f"http://127.0.0.1:{port}",
-        "IDSVC_ENV": "production",
-        "IDSVC_CERT_SIGNING_KEY": base64.b64encode(os.urandom(32)).decode(),
-        "IDSVC_BLOB_DIR": str(tmp_path / "blobs"),
-    }
-    cli = sys.executable, "-m", "idsvc"
-    for args in (["db", "upgrade"], ["member", "add", "--member-id", "m-1", "--name", "张三",
-                 "--id-number", "110101199003078515", "--association", "11"]):  # fmt: skip
-        subprocess.run([*cli, *args], env=env, check=True, capture_output=True, timeout=60)
-    key = subprocess.run(
-        [*cli, "apikey", "create", "--name", "p", "--role", "platform"],
-        env=env,
-        check=True,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    ).stdout.strip()
-    log = open(tmp_path / "serve.log", "w")  # noqa: SIM115 - closed below
-    proc = subprocess.Popen(
-        [*cli, "serve", "--port", str(port), "--workers", "1"], env=env, stdout=log, stderr=log, start_new_session=True
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(300):
-            try:
-                if requests.get(f"{base}/readyz", timeout=5).status_code == 200:
-                    break
-            except requests.RequestException:
-                time.sleep(0.1)
-        else:
-            pytest.fail((tmp_path / "serve.log").read_text())
-        with psycopg.connect(url) as holder, ThreadPoolExecutor(1) as pool:
-            # Hold the audit chain's head: the next audited write (creating a session) waits for it.
-            holder.execute("SELECT seq FROM audit_head WHERE id = 1 FOR UPDATE")
-            creating = pool.submit(
-                requests.post,
-                f"{base}/v1/sessions",
-                json={"member_id": "m-1"},
-                headers={"Authorization": f"Bearer {key}"},
-                timeout=30,
-            )
-            time.sleep(1)
-            assert not creating.done()  # it really is waiting on the lock
-            # The same (only) worker still answers everything else meanwhile.
-            assert requests.get(f"{base}/healthz", timeout=3).status_code == 200
-            holder.rollback()
-            assert creating.result().status_code == 201
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(20)
-        finally:
-            os.killpg(proc.pid, signal.SIGKILL) if proc.poll() is None else None
-            log.close()
+    env = _environment(url, f"idsvc-coop-{os.getpid()}", "cooperative-" + os.urandom(8).hex(), port, tmp_path)
+    subprocess.run([*CLI, "db", "upgrade"], env=env, check=True, capture_output=True, timeout=60)
+    key = _member_and_key(env)
+    with (
+        _serving(env, port, 1, tmp_path / "serve.log") as base,
+        ThreadPoolExecutor(1) as pool,
+        psycopg.connect(url) as holder,  # closed first on the way out, which frees the waiting request
+    ):
+        # Hold the audit chain's head: the next audited write (creating a session) waits for it.
+        holder.execute("SELECT seq FROM audit_head WHERE id = 1 FOR UPDATE")
+        creating = pool.submit(
+            requests.post,
+            f"{base}/v1/sessions",
+            json={"member_id": "m-1"},
+            headers={"Authorization": f"Bearer {key}"},
+            timeout=30,
+        )
+        time.sleep(1)
+        assert not creating.done()  # it really is waiting on the lock
+        # The same (only) worker still answers everything else meanwhile.
+        assert requests.get(f"{base}/healthz", timeout=3).status_code == 200
+        holder.rollback()
+        assert creating.result().status_code == 201
