@@ -8,7 +8,7 @@ from idsvc.qr import sessions
 from idsvc.qr.service import MAX_WAIT
 from idsvc.webkit.openapi import error_responses, json_body, ok
 
-_SESSION: dict[str, Any] = {
+SESSION_SCHEMA: dict[str, Any] = {
     "type": "object",
     "properties": {
         "session_id": {"type": "string"},
@@ -43,9 +43,9 @@ _SID = [{"name": "session_id", "in": "path", "required": True, "schema": {"type"
 def _openapi() -> dict[str, Any]:
 
     created = {
-        **_SESSION,
+        **SESSION_SCHEMA,
         "properties": {
-            **_SESSION["properties"],
+            **SESSION_SCHEMA["properties"],
             "poll_token": {"type": "string"},
             "scan_url": {"type": "string"},
             "qr_png_url": {"type": "string"},
@@ -105,14 +105,14 @@ def _openapi() -> dict[str, Any]:
                     {"name": "wait", "in": "query", "schema": {"type": "integer", "minimum": 0, "maximum": MAX_WAIT}},
                     {"name": "version", "in": "query", "schema": {"type": "integer", "minimum": 0, "maximum": 2**31}},
                 ],
-                "responses": {"200": ok("the session", _SESSION), **error_responses(400, 403, 404, 429, 503)},
+                "responses": {"200": ok("the session", SESSION_SCHEMA), **error_responses(400, 403, 404, 429, 503)},
             },
             "delete": {
                 "summary": "Cancel the session",
                 "operationId": "cancelSession",
                 "security": [{"pollToken": []}, {"apiKey": []}],
                 "parameters": _SID,
-                "responses": {"200": ok("cancelled", _SESSION), **error_responses(403, 404, 409, 410, 503)},
+                "responses": {"200": ok("cancelled", SESSION_SCHEMA), **error_responses(403, 404, 409, 410, 503)},
             },
         },
         "/v1/sessions/{session_id}/events": {
@@ -157,7 +157,7 @@ def _openapi() -> dict[str, Any]:
                         }
                     },
                 },
-                "responses": {"200": ok("consumed", _SESSION), **error_responses(400, 401, 403, 404, 409, 503)},
+                "responses": {"200": ok("consumed", SESSION_SCHEMA), **error_responses(400, 401, 403, 404, 409, 503)},
             }
         },
         "/v1/sessions/{session_id}/qr.png": {

@@ -56,7 +56,8 @@ def _image_sig(sid: str) -> str:
     return URLSafeSerializer(current_app.secret_key, salt=IMAGE_SALT).dumps(sid)  # type: ignore[arg-type]
 
 
-def _desktop(body: dict[str, Any]) -> dict[str, str]:
+def desktop_of(body: dict[str, Any]) -> dict[str, str]:
+    """The optional ``desktop`` object of a create body (the reverify feature reads it too)."""
     desktop = body.get("desktop", {})
     if not isinstance(desktop, dict):
         raise invalid_input("desktop", "must be an object", "必须是对象")
@@ -93,7 +94,7 @@ def create_session() -> Any:
         raise invalid_input(
             "purpose", f"must be one of {', '.join(sessions.PURPOSES)}", f"必须是 {', '.join(sessions.PURPOSES)} 之一"
         )
-    desktop = _desktop(body)
+    desktop = desktop_of(body)
     principal = current_principal()
     assert principal is not None
     feature_service(limits.EXTENSION, RateLimiter).check("create", principal.key_id)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from idsvc.qr.openapi import _SESSION
+from idsvc.qr.openapi import SESSION_SCHEMA
 from idsvc.reverify import actions
 from idsvc.webkit.openapi import error_responses, json_body, ok
 
@@ -26,7 +26,7 @@ def _openapi() -> dict[str, Any]:
     created = {
         "type": "object",
         "properties": {
-            **_SESSION["properties"],
+            **SESSION_SCHEMA["properties"],
             **_BOUND,
             "poll_token": {"type": "string"},
             "scan_url": {"type": "string"},
@@ -39,7 +39,7 @@ def _openapi() -> dict[str, Any]:
             },
         },
     }
-    reused = {"type": "object", "properties": {**_SESSION["properties"], **_BOUND, "reused": {"type": "boolean"}}}
+    reused = {"type": "object", "properties": {**SESSION_SCHEMA["properties"], **_BOUND, "reused": {"type": "boolean"}}}
     consumed = {
         "type": "object",
         "properties": {

@@ -65,7 +65,7 @@ def create() -> Any:
     notify = body.get("notify")
     if notify not in (None, "wechat"):
         raise invalid_input("notify", 'must be "wechat" or absent', '只能是 "wechat" 或不填')
-    desktop = qr_views._desktop(body)
+    desktop = qr_views.desktop_of(body)
     principal = current_principal()
     assert principal is not None
     feature_service(limits.EXTENSION, RateLimiter).check("create", principal.key_id)
