@@ -13,7 +13,7 @@ import json
 import logging
 import time
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any
 
 import redis
@@ -120,12 +120,14 @@ class Store:
         *,
         ttl: int | None = None,
         publish: str | None = None,
+        durable: Callable[[Json, Json], AbstractContextManager[object]] | None = None,
     ) -> tuple[Json | None, bool]:
         """Atomically replace the JSON at ``key`` with ``mutate(current)``.
 
         ``mutate`` may raise (nothing is written) or return None (no change).  Returns the
         value now stored and whether this call changed it.  A message naming the new version
-        goes to ``publish`` in the same transaction, so waiters never miss a change.
+        goes to ``publish`` in the same transaction, so waiters never miss a change.  ``ttl``:
+        a new TTL; the key keeps its own otherwise.  ``durable``: see :meth:`update_json_durably`.
         """
         try:
             with self.redis.pipeline() as pipe:
@@ -141,14 +143,23 @@ class Store:
                         if new is None:
                             pipe.unwatch()
                             return current, False
-                        pipe.multi()
-                        if ttl is None:
-                            pipe.set(key, json.dumps(new, ensure_ascii=False), keepttl=True)
-                        else:
-                            pipe.set(key, json.dumps(new, ensure_ascii=False), ex=ttl)
-                        if publish:
-                            pipe.publish(publish, json.dumps({"version": new.get("version")}))
-                        pipe.execute()
+                        written = json.dumps(new, ensure_ascii=False)
+                        executed = False
+                        try:
+                            with durable(current, new) if durable else nullcontext():
+                                pipe.multi()
+                                if ttl is None:
+                                    pipe.set(key, written, keepttl=True)
+                                else:
+                                    pipe.set(key, written, ex=ttl)
+                                if publish:
+                                    pipe.publish(publish, json.dumps({"version": new.get("version")}))
+                                pipe.execute()
+                                executed = True
+                        except BaseException:
+                            if executed:  # the durable record failed after Redis changed: undo
+                                self._put_back(key, written, raw if isinstance(raw, str) else raw.decode())
+                            raise
                         return new, True
                     except redis.WatchError:
                         continue
@@ -332,39 +343,7 @@ class Store:
         is put back (only if nobody changed it since), so Redis and the durable record agree.
         The key keeps its TTL.
         """
-        try:
-            with self.redis.pipeline() as pipe:
-                while True:
-                    try:
-                        pipe.watch(key)  # type: ignore[no-untyped-call]
-                        raw = pipe.get(key)
-                        if raw is None:
-                            pipe.unwatch()
-                            return None, False
-                        current = json.loads(raw)
-                        new = mutate(dict(current))
-                        if new is None:
-                            pipe.unwatch()
-                            return current, False
-                        written = json.dumps(new, ensure_ascii=False)
-                        executed = False
-                        try:
-                            with durable(current, new):
-                                pipe.multi()
-                                pipe.set(key, written, keepttl=True)
-                                if publish:
-                                    pipe.publish(publish, json.dumps({"version": new.get("version")}))
-                                pipe.execute()
-                                executed = True
-                        except BaseException:
-                            if executed:
-                                self._put_back(key, written, raw if isinstance(raw, str) else raw.decode())
-                            raise
-                        return new, True
-                    except redis.WatchError:
-                        continue
-        except redis.RedisError as exc:
-            raise self._trip(exc) from exc
+        return self.update_json(key, mutate, publish=publish, durable=durable)
 
     def _put_back(self, key: str, written: str, previous: str) -> None:
         """Restore ``previous`` at ``key`` if it still holds ``written`` (best effort, logged)."""
