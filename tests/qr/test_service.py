@@ -221,3 +221,51 @@ def test_qr_reaches_redis_only_through_store() -> None:
         if ".redis" in line or "import redis" in line
     ]
     assert not offenders, offenders
+
+
+class Held:
+    """A job queue that holds what was enqueued, so the test delivers each job itself (twice)."""
+
+    def __init__(self) -> None:
+        self.jobs: list[tuple[str, dict[str, Any]]] = []
+
+    def register(self, name: str, handler: Any) -> None:
+        pass
+
+    def enqueue(self, name: str, **kwargs: Any) -> None:
+        self.jobs.append((name, kwargs))
+
+    def close(self) -> None:
+        pass
+
+
+def test_a_job_delivered_twice_decides_once(qs: QrSessions, script: Script, services: Any) -> None:
+    """A worker that dies after deciding but before acknowledging gets its job re-delivered."""
+    queue = Held()
+    qs.queue = queue
+    s = confirmed(qs)
+    assert qs.submit_video(s.session_id, "o1", VIDEO).status == "verifying"
+    ((name, job),) = queue.jobs
+    assert name == "qr.verify_video" and job["attempt"] == 1
+    qs.run_verification(**job)
+    qs.run_verification(**job)  # the second delivery
+    assert qs.get(s.session_id).status == "verified"
+    assert len(script.challenges) == 1  # analysed once
+    trail = [e.event for e in events(services, s.session_id)]
+    assert trail.count("session.verified") == 1 and "session.decision_discarded" not in trail
+    # The raw video did not outlive the decision.
+    assert services.store.get_blob(services.store.key("qr", "video", s.session_id, "1")) is None
+
+
+def test_a_job_whose_video_is_gone_fails_the_attempt_not_the_member(qs: QrSessions, script: Script) -> None:
+    """The video's TTL ran out before any worker took the job (all workers down for minutes)."""
+    queue = Held()
+    qs.queue = queue
+    s = confirmed(qs)
+    qs.submit_video(s.session_id, "o1", VIDEO)
+    ((_, job),) = queue.jobs
+    qs.store.delete_quietly(qs.store.key("qr", "video", s.session_id, "1"))
+    qs.run_verification(**job)
+    after = qs.get(s.session_id)
+    assert script.challenges == []  # nothing to analyse
+    assert after.status == "confirmed" and after.last_reason == "analysis_error"  # may record again
