@@ -104,6 +104,6 @@ TOO_MANY_WAITERS = define(
     "too_many_waiters",
     429,
     "此二维码已在其他页面等待，请关闭多余的页面",
-    "Too many long-polls are already waiting on this session or from this address",
+    "Too many streams or long-polls are already waiting on this session or from this address",
     owner="qr",
 )
