@@ -161,3 +161,22 @@ def test_widget_says_why_there_is_no_qr_for_a_locked_member(
     shown = drv.find_element("id", "locked").text
     assert "失败次数过多" in shown and "后再试" in shown and "地方协会" in shown
     assert not RAW_CODE.search(shown)
+
+
+def test_widget_long_polls_where_it_cannot_stream(make_browser: Any, live_server: str) -> None:
+    """A browser without response streams (or a proxy that holds the stream back) still follows the
+    session: the widget falls back to ?wait= long-polls."""
+    drv = make_browser(DESKTOP_SIZE, phone=False)
+    drv.execute_cdp_cmd(
+        "Page.addScriptToEvaluateOnNewDocument",
+        {"source": "delete window.ReadableStream; window.ReadableStream = undefined;"},
+    )
+    drv.get(f"{live_server}/demo")
+    wait_for(lambda: status(drv) == "pending", timeout=15, what="the QR")
+    scan_url = wait_for(lambda: read_qr(drv), timeout=10, what="a readable QR")
+    page = Phone("o_no_streams").scan(scan_url)
+    assert page.status_code == 200
+    wait_for(lambda: status(drv) == "scanned", timeout=10, what="scanned, through a long-poll")
+    urls = js(drv, "return performance.getEntriesByType('resource').map(function (e) { return e.name; })")
+    assert [u for u in urls if "wait=25" in u], urls
+    assert not [u for u in urls if "/events?" in u], urls
