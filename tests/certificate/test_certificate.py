@@ -28,6 +28,11 @@ def _h(key: str) -> dict[str, str]:
     return {"Authorization": key}
 
 
+def _tampered(token: str) -> str:
+    """The token with one signature character changed (always a change: "…AA" is a real ending)."""
+    return token[:-2] + ("B" if token[-2] != "B" else "C") + token[-1]
+
+
 def decode_qr(png: bytes) -> str:
     """Read the certificate's QR the way a phone would: OpenCV's two detectors, on the whole page and
     on crops around the QR's corner, at 1× and 2× (either detector alone misses some codes)."""
@@ -281,7 +286,7 @@ def test_offline_verification_with_the_published_key(
     assert out.exit_code == 0, out.output
     assert json.loads(out.output)["certificate_no"] == statement.cert_no
     out = CliRunner().invoke(
-        idsvc.cli.cli, ["certificate", "verify", f"http://x/c/{token[:-2]}AA", "--jwks", str(saved)], obj=services
+        idsvc.cli.cli, ["certificate", "verify", f"http://x/c/{_tampered(token)}", "--jwks", str(saved)], obj=services
     )
     assert out.exit_code == 1 and '"valid_signature": false' in out.output
     keys = CliRunner().invoke(idsvc.cli.cli, ["certificate", "keys"], obj=services)
