@@ -95,8 +95,10 @@ class Stage:
             help_text="如有疑问，请致电协会秘书处 010-12345678（工作日 9:00–17:00）",
         )
         self.services = build_services(self.settings)
-        self.services.db.create_all()
-        dispatch.app = create_app(self.settings, services=self.services)
+        from idsvc.core import migrations
+
+        migrations.upgrade(self.services.db)
+        self.app = dispatch.app = create_app(self.settings, services=self.services)
         import threading
 
         threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
@@ -123,27 +125,29 @@ class Stage:
             db.add(IdRecord(id_number="110101199003078515", name="张三", encoding=enc, source="screenshots"))
 
     def create(self, purpose: str = "login") -> dict[str, Any]:
-        from idsvc.qr.service import QrSessions
-
-        s, token = QrSessions(self.services).create(
-            "screenshots", "demo-member", purpose, {"ip": "203.0.113.7", "user_agent": DESKTOP_UA}
-        )
+        from idsvc.qr import service, sessions
         from idsvc.qr.tokens import make_scan_token
 
+        s, token = self.app.extensions[service.EXTENSION].create(
+            "screenshots", "demo-member", purpose, {"ip": "203.0.113.7", "user_agent": DESKTOP_UA}
+        )
         return {
-            **s,
+            **sessions.public_view(s),
+            "match_code": s.match_code,
             "poll_token": token,
-            "scan_url": f"{self.base}/m/{make_scan_token(str(self.settings.secret_key), s['session_id'])}",
+            "scan_url": f"{self.base}/m/{make_scan_token(str(self.settings.secret_key), s.session_id)}",
         }
 
     def force(self, sid: str, **changes: Any) -> None:
         """Leave the session as the server would after a verdict (for end pages that need one)."""
-        from idsvc.qr.service import QrSessions
+        from idsvc.qr import service
+        from idsvc.qr import sessions as sm
 
-        qs = QrSessions(self.services)
+        qs = self.app.extensions[service.EXTENSION]
 
-        def step(cur: dict[str, Any]) -> dict[str, Any]:
-            return {**cur, **changes, "version": cur["version"] + 1, "updated_at": time.time()}
+        def step(cur: sm.Session) -> sm.Session:
+            data = {**cur.to_json(), **changes, "version": cur.version + 1, "updated_at": time.time()}
+            return sm.Session.from_json(data)
 
         qs.apply(sid, step, "session.screenshot", "screenshots")
 
@@ -258,6 +262,9 @@ def phone_screens(stage: Stage, tmp: Path, size: tuple[int, int], shot: Shots) -
         wait(lambda: phase(drv) == "neterror", 30)
         shot(drv, "phone-09-network-error", size)
         drv.execute_cdp_cmd("Network.setBlockedURLs", {"urls": []})
+        # The fake camera's clip only blinks: let this attempt ask for exactly that, so the
+        # re-upload ends on the verified page (a recorded clip cannot answer a fresh sequence).
+        stage.force(s["session_id"], challenge="blink")
         drv.find_element("id", "reupload").click()
         wait(lambda: drv.execute_script("return document.body.dataset.end || ''") == "verified", 90, "verified")
         shot(drv, "phone-10-verified", size)
