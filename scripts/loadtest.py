@@ -657,6 +657,13 @@ class AnalysisWorkers:
             time.sleep(0.5)
 
 
+def _cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
+
+
 def server_pids(started: list[procs.Started]) -> dict[str, int]:
     """Every process worth measuring: gunicorn master and workers, analysis workers, the mock, this client."""
     pids: dict[str, int] = {}
@@ -666,7 +673,8 @@ def server_pids(started: list[procs.Started]) -> dict[str, int]:
             for i, pid in enumerate(sorted(procs.children(s.proc.pid)), 1):
                 pids[f"web worker {i}"] = pid
         elif s.name == "worker":
-            kids = sorted(procs.children(s.proc.pid))
+            # Not multiprocessing's resource tracker (spawn starts one next to the workers).
+            kids = sorted(k for k in procs.children(s.proc.pid) if b"resource_tracker" not in _cmdline(k))
             if not kids:
                 pids["analysis worker"] = s.proc.pid
             for i, pid in enumerate(kids, 1):
