@@ -27,9 +27,15 @@ def widget_text(drv: Any) -> str:
 
 
 def read_qr(drv: Any) -> str:
-    """Read the QR the way a phone camera would: from the pixels on screen."""
-    img = drv.find_element("css selector", "#widget img")
-    shot = cv2.imdecode(np.frombuffer(img.screenshot_as_png, np.uint8), cv2.IMREAD_GRAYSCALE)
+    """Read the QR the way a phone camera would: from the pixels on screen ("" while it is being
+    drawn: the widget renders the panel again when its first answer arrives)."""
+    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
+
+    try:
+        png = drv.find_element("css selector", "#widget img").screenshot_as_png
+    except (NoSuchElementException, StaleElementReferenceException):
+        return ""
+    shot = cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_GRAYSCALE)
     for detector in (cv2.QRCodeDetector(), cv2.QRCodeDetectorAruco()):
         text, points, _ = detector.detectAndDecode(shot)
         if points is not None and text:
@@ -37,8 +43,11 @@ def read_qr(drv: Any) -> str:
     return ""
 
 
-def open_demo(make_browser: Any, live_server: str) -> Any:
+def open_demo(make_browser: Any, live_server: str, before_load: str = "") -> Any:
+    """The demo page once its QR is on screen; ``before_load``: a script run before the page's own."""
     drv = make_browser(DESKTOP_SIZE, phone=False)
+    if before_load:
+        drv.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": before_load})
     drv.get(f"{live_server}/demo")
     wait_for(lambda: status(drv) == "pending", timeout=15, what="the QR")
     wait_for(
@@ -166,13 +175,7 @@ def test_widget_says_why_there_is_no_qr_for_a_locked_member(
 def test_widget_long_polls_where_it_cannot_stream(make_browser: Any, live_server: str) -> None:
     """A browser without response streams (or a proxy that holds the stream back) still follows the
     session: the widget falls back to ?wait= long-polls."""
-    drv = make_browser(DESKTOP_SIZE, phone=False)
-    drv.execute_cdp_cmd(
-        "Page.addScriptToEvaluateOnNewDocument",
-        {"source": "delete window.ReadableStream; window.ReadableStream = undefined;"},
-    )
-    drv.get(f"{live_server}/demo")
-    wait_for(lambda: status(drv) == "pending", timeout=15, what="the QR")
+    drv = open_demo(make_browser, live_server, before_load="window.ReadableStream = undefined;")
     scan_url = wait_for(lambda: read_qr(drv), timeout=10, what="a readable QR")
     page = Phone("o_no_streams").scan(scan_url)
     assert page.status_code == 200
