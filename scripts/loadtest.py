@@ -184,10 +184,13 @@ class LoadClient:
     def auth(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.key}"}
 
-    async def request(self, conn: Connection, method: str, path: str, **kw: Any) -> Response:
+    def spend_request(self) -> None:
         self.total_requests += 1
         if self.total_requests > self.args.max_requests:
             raise HttpError("request budget of the run exhausted (--max-requests)")
+
+    async def request(self, conn: Connection, method: str, path: str, **kw: Any) -> Response:
+        self.spend_request()
         return await conn.request(method, path, **kw)
 
     # -- desktops ---------------------------------------------------------------------------
@@ -261,9 +264,7 @@ class LoadClient:
 
     async def follow_events(self, d: Desktop) -> bool:
         """What the desktop widget does: one event stream, open while the session is."""
-        self.total_requests += 1
-        if self.total_requests > self.args.max_requests:
-            raise HttpError("request budget of the run exhausted (--max-requests)")
+        self.spend_request()
         d.polling, d.poll_started = True, time.monotonic()
         try:
             async for kind, s in d.conn.events(

@@ -237,17 +237,10 @@ class Store:
             raise self._trip(exc) from exc
 
     @contextmanager
-    def slot(self, key: str, limit: int, ttl: int) -> Iterator[bool]:
-        """Hold one of ``limit`` concurrent slots under ``key`` for the block; yields False when all
-        are taken (nothing is held then).  The TTL frees slots a crashed process never returned."""
-        with self.slots({key: limit}, ttl) as held:
-            yield held
-
-    @contextmanager
     def slots(self, limits: Mapping[str, int], ttl: int) -> Iterator[bool]:
-        """Hold a slot under every key at once (``{key: limit}``); yields True only if every key was
-        under its limit.  One round trip to take them and one to give them back, whatever their
-        number: a long-poll takes two (per session, per address) on every cycle."""
+        """Hold one concurrent slot under every key (``{key: limit}``) for the block; yields True
+        only if every key was under its limit.  One round trip to take them and one to give them
+        back, whatever their number.  The TTL frees slots a crashed process never returned."""
         keys = list(limits)
         try:
             pipe = self.redis.pipeline(transaction=True)

@@ -7,7 +7,7 @@ import json
 import logging
 import time
 from collections.abc import Iterator
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from typing import Any
 
 from flask import Blueprint, Response, current_app, request, url_for
@@ -123,6 +123,24 @@ POLLS_PER_SESSION = 2
 POLLS_PER_ADDRESS = 500
 
 
+@contextmanager
+def _fair_share(session_id: str, ttl: int) -> Iterator[None]:
+    """A waiting poll or stream holds a share for the block, or the request gets 429.
+
+    A desktop needs one (two across a page reload); one address — an office NAT, or a proxy that
+    did not say who is behind it — gets many, not all.
+    """
+    store = services().store
+    shares = {
+        store.key("qr", "waiting", session_id): POLLS_PER_SESSION,
+        store.key("qr", "waiting-ip", request.remote_addr or "-"): POLLS_PER_ADDRESS,
+    }
+    with store.slots(shares, ttl) as admitted:
+        if not admitted:
+            raise errors.TOO_MANY_WAITERS({"retry_after": 1})
+        yield
+
+
 @bp.get("/v1/sessions/<session_id>")
 def get_session(session_id: str) -> Any:
     """Session status for the desktop; ``?wait=N&version=V`` long-polls up to N ≤ MAX_WAIT s."""
@@ -132,16 +150,7 @@ def get_session(session_id: str) -> Any:
         s = watch.session
         _authorise(s)
         if wait:
-            store = services().store
-            # Fair shares: a desktop needs one waiting poll (two across a page reload); one address —
-            # an office NAT, or a proxy that did not say who is behind it — gets many, not all.
-            fair_shares = {
-                store.key("qr", "waiting", session_id): POLLS_PER_SESSION,
-                store.key("qr", "waiting-ip", request.remote_addr or "-"): POLLS_PER_ADDRESS,
-            }
-            with store.slots(fair_shares, MAX_WAIT + 10) as admitted:
-                if not admitted:
-                    raise errors.TOO_MANY_WAITERS({"retry_after": 1})
+            with _fair_share(session_id, MAX_WAIT + 10):
                 s = watch.until_changed(s.version if version is None else version, wait)
     return json_response(sessions.public_view(s))
 
@@ -164,17 +173,11 @@ def session_events(session_id: str) -> Any:
     back to long-polling).  ``?version=V``: the first event is sent only once the version differs.
     """
     version = int_arg("version", 0, 2**31)
-    store = services().store
     held = ExitStack()
     try:
         watch = held.enter_context(qr_sessions().watching(session_id))
         _authorise(watch.session)
-        fair_shares = {
-            store.key("qr", "waiting", session_id): POLLS_PER_SESSION,
-            store.key("qr", "waiting-ip", request.remote_addr or "-"): POLLS_PER_ADDRESS,
-        }
-        if not held.enter_context(store.slots(fair_shares, STREAM_MAX_S + 60)):
-            raise errors.TOO_MANY_WAITERS({"retry_after": 1})
+        held.enter_context(_fair_share(session_id, STREAM_MAX_S + 60))
     except BaseException:
         held.close()
         raise

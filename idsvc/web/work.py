@@ -25,11 +25,11 @@ log = logging.getLogger(__name__)
 
 def _serve_jobs(settings: Settings, threads: int, nice: int = 0) -> None:
     from idsvc.core.services import build_services
+    from idsvc.web.app import create_app
 
     if nice:
         # Analysis is CPU-bound and can wait a moment; a web tier on the same machine cannot.
         os.nice(nice)
-    from idsvc.web.app import create_app
 
     app = create_app(settings, services=build_services(settings, job_consumer=True))
     services: Services = app.extensions[SERVICES_KEY]
