@@ -7,9 +7,9 @@ face_recognition "css" order), landmarks are ``(68, 2) float64`` arrays in pixel
 encodings are ``(128,) float64`` arrays.
 
 Measured on the 2-vCPU build VM (see docs/liveness.md): HOG detection costs ~7 ms on a 270x480
-frame without upsampling, the 68-point predictor ~1 ms per face, the encoder ~59 ms per face
-whatever the frame size (it works on a 150x150 chip).  The encoder is what a fast pipeline
-must ration.
+frame without upsampling, the 68-point predictor ~1.5 ms per face, the encoder ~9 ms per face
+whatever the frame size (it works on a 150x150 chip).  The encoder is dlib's own ResNet, weights
+and all, run with numpy (:mod:`idsvc.liveness.resnet`): dlib's wheel has no BLAS and took ~85 ms.
 """
 
 from __future__ import annotations
@@ -20,7 +20,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import threadpoolctl
 
+from idsvc.liveness import resnet
 from idsvc.liveness.errors import FACE_MODELS_UNAVAILABLE
 
 
@@ -82,7 +84,10 @@ class FaceEngine:
         self._detector = dlib.get_frontal_face_detector()
         self._pose68 = dlib.shape_predictor(frm.pose_predictor_model_location())
         self._pose5 = dlib.shape_predictor(frm.pose_predictor_five_point_model_location())
-        self._encoder = dlib.face_recognition_model_v1(frm.face_recognition_model_location())
+        self._net = resnet.FaceNet.load(frm.face_recognition_model_location())
+        # One BLAS thread: a second only spins (measured: the same wall time for twice the CPU),
+        # and analysis workers already run one analysis per core.  Process-wide, set once here.
+        threadpoolctl.threadpool_limits(limits=1, user_api="blas")
 
     def _rect(self, box: Box) -> Any:
         return self._dlib.rectangle(int(box.left), int(box.top), int(box.right), int(box.bottom))
@@ -104,26 +109,24 @@ class FaceEngine:
         return np.array([(p.x, p.y) for p in shape.parts()], dtype=np.float64)
 
     def encode(self, image_rgb: np.ndarray, box: Box) -> np.ndarray:
-        """128-d embedding of the face in ``box`` (5-point alignment, 1 jitter: the face_recognition default).
+        """128-d embedding of the face in ``box``: dlib's 5-point alignment to a 150x150 chip (padding
+        0.25) and its ResNet, no jitter, as face_recognition's default.
 
         References and video frames must be encoded the same way, so this is the only encoder.
         """
-        _check_image(image_rgb, rgb=True)
-        shape = self._pose5(image_rgb, self._rect(box))
-        return np.array(self._encoder.compute_face_descriptor(image_rgb, shape, 1), dtype=np.float64)
+        return self.encode_many([image_rgb], [box])[0]
 
     def encode_many(self, images_rgb: list[np.ndarray], boxes: list[Box]) -> list[np.ndarray]:
-        """``encode`` of several faces in one batch through the network: the same numbers (checked
-        bit for bit in tests/liveness/test_units.py), about a third less CPU than one call each."""
+        """``encode`` of several faces in one pass through the network (the same numbers, checked
+        in tests/liveness/test_pipeline.py)."""
         if not images_rgb:
             return []
-        for image in images_rgb:
+        chips = []
+        for image, box in zip(images_rgb, boxes):
             _check_image(image, rgb=True)
-        shapes = [
-            self._dlib.full_object_detections([self._pose5(img, self._rect(b))]) for img, b in zip(images_rgb, boxes)
-        ]
-        out = self._encoder.compute_face_descriptor(images_rgb, shapes, 1)
-        return [np.array(d[0], dtype=np.float64) for d in out]
+            shape = self._pose5(image, self._rect(box))
+            chips.append(self._dlib.get_face_chip(image, shape, size=resnet.CHIP_SIZE, padding=0.25))
+        return list(self._net(np.stack(chips)))
 
 
 _ENGINE: FaceEngine | None = None

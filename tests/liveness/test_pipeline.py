@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import cv2
@@ -133,7 +134,8 @@ def test_no_face(tmp_path: Path, d13_reference: np.ndarray) -> None:
 
 
 def test_batched_encodings_equal_one_by_one(d13_blink: Path) -> None:
-    """The batch the pipeline sends through the encoder gives exactly the one-by-one encodings."""
+    """The batch the pipeline sends through the encoder gives the one-by-one encodings (to float32
+    rounding: BLAS blocks a batch differently, ~1e-7 apart, three orders below the 1e-4 reported)."""
     from idsvc.liveness.config import LivenessConfig
     from idsvc.liveness.faces import engine
     from idsvc.liveness.video import iter_frames, probe
@@ -145,7 +147,8 @@ def test_batched_encodings_equal_one_by_one(d13_blink: Path) -> None:
     boxes = [eng.detect(rgb, 0)[0] for rgb in rgbs]
     one_by_one = [eng.encode(rgb, b) for rgb, b in zip(rgbs, boxes)]
     batched = eng.encode_many(rgbs, boxes)
-    assert len(batched) == 3 and all(np.array_equal(a, b) for a, b in zip(one_by_one, batched))
+    assert len(batched) == 3 and all(np.allclose(a, b, rtol=0, atol=1e-6) for a, b in zip(one_by_one, batched))
+    assert all(np.linalg.norm(a - b) > 0.05 for a, b in itertools.pairwise(batched))  # three different frames
     assert eng.encode_many([], []) == []
 
 
