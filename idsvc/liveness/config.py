@@ -46,14 +46,17 @@ class LivenessConfig:
     min_fps: float = 10.0  # below this a blink (100-300 ms) can fall between frames
 
     # --- sampling ---------------------------------------------------------------------------------
-    # Landmarks cost ~0.7 ms per frame (720x1280), so they run on every frame up to 30 Hz: the
-    # quickest blinks in the data (liveportrait-d14) close the eyes for a single 33 ms frame.
+    # Frames are looked at up to 30 Hz: the quickest blinks in the data (liveportrait-d14) close
+    # the eyes for a single 33 ms frame.
     landmark_rate_hz: float = 30.0
-    # Experiment for the CPU budget (#10.5, docs/liveness.md "CPU budget"): landmarks on key frames
-    # at this rate only, plus any frame whose eye patch changed by more than ``eye_change_trigger``
-    # grey levels (mean absolute difference, mean removed) from the last analysed frame's.  Equal to
-    # ``landmark_rate_hz`` (the default) = landmarks on every frame, the trigger unused.
-    landmark_keyframe_hz: float = 30.0
+    # The 68-point landmarks (~1.5-2.5 ms a call, memory-bound: the model is 95 MB) run on key
+    # frames at this rate, plus any frame whose eye patch changed by more than
+    # ``eye_change_trigger`` grey levels (mean absolute difference, mean removed) from the last
+    # analysed frame's - so a one-frame blink is still seen (noise 0.5-2, blinks and moves 8-15).
+    # Half the landmark calls: the CPU budget of #10.5 (docs/liveness.md "CPU budget"); every
+    # make eval figure held or improved with ``n_encodings`` 4 (at 3 one lookalike moved from a
+    # median distance of 0.507 to 0.500).  Set equal to ``landmark_rate_hz`` for every frame.
+    landmark_keyframe_hz: float = 15.0
     eye_change_trigger: float = 6.0
     # HOG detection (~10 ms at 400 px long side) only every 0.75 s on the full frame: it counts
     # faces and re-anchors the landmark tracker (which also re-detects at once when a frame's
@@ -127,7 +130,11 @@ class LivenessConfig:
     identity_drift_max: float = 0.60
 
     # --- identity -------------------------------------------------------------------------------
-    n_encodings: int = 3  # ~59 ms each: the one cost worth rationing
+    # Frames encoded per clip (~15 ms each with the box refinement; the network alone ~9 ms):
+    # the best early and late frames, the one next to the action, and one from the middle.  Four
+    # rather than three since the encoder became cheap: the median of four moves less with the
+    # frame choice, and wrong-person accepts fell from 5 (6 with key-frame landmarks) to 4 of 750.
+    n_encodings: int = 4
     # Median video-to-reference distance.  Photo pairs: FAR 0/9432 and FRR 3.4 % (15/437) at 0.50;
     # the lowest impostor is 0.516 (deepface-p11 vs p12).  On video the lookalikes liveportrait-d12
     # and d13 (two young East-Asian men with glasses) come as close as 0.469: 5 of 750

@@ -94,24 +94,36 @@ MAX_SCALE_STEP = 0.2  # relative change of the interocular distance
 MAX_SHIFT_STEP = 0.5  # landmark-centre shift, IOD units
 
 
-def _steps(prev_lm: np.ndarray, lm: np.ndarray) -> tuple[float, float, float]:
+@dataclass(frozen=True)
+class _Shape:
+    """One frame's landmarks as the frame-to-frame checks compare them, computed once per frame."""
+
+    iod: float
+    centre: np.ndarray
+    aligned: np.ndarray
+
+    @classmethod
+    def of(cls, lm: np.ndarray) -> _Shape:
+        return cls(geometry.interocular(lm), lm.mean(axis=0), geometry.align(lm))
+
+
+def _steps(prev: _Shape, cur: _Shape) -> tuple[float, float, float]:
     """(relative IOD change, centre shift in IOD, mean aligned-shape change in IOD) between frames."""
-    iod0, iod1 = geometry.interocular(prev_lm), geometry.interocular(lm)
-    if iod0 <= 0 or iod1 <= 0:
+    if prev.iod <= 0 or cur.iod <= 0:
         return np.inf, np.inf, np.inf
-    shift = float(np.linalg.norm(lm.mean(axis=0) - prev_lm.mean(axis=0))) / iod0
-    shape = float(np.abs(geometry.align(lm) - geometry.align(prev_lm)).mean())
-    return abs(iod1 / iod0 - 1.0), shift, shape
+    shift = float(np.linalg.norm(cur.centre - prev.centre)) / prev.iod
+    shape = float(np.abs(cur.aligned - prev.aligned).mean())
+    return abs(cur.iod / prev.iod - 1.0), shift, shape
 
 
-def _implausible(prev_lm: np.ndarray, lm: np.ndarray) -> bool:
-    scale, shift, shape = _steps(prev_lm, lm)
+def _implausible(prev: _Shape, cur: _Shape) -> bool:
+    scale, shift, shape = _steps(prev, cur)
     return scale > MAX_SCALE_STEP or shift > MAX_SHIFT_STEP or shape > MAX_SHAPE_STEP
 
 
-def _jumped(prev_lm: np.ndarray, lm: np.ndarray) -> bool:
+def _jumped(prev: _Shape, cur: _Shape) -> bool:
     """A face that is somewhere else or another size from one frame to the next: a cut."""
-    scale, shift, _ = _steps(prev_lm, lm)
+    scale, shift, _ = _steps(prev, cur)
     return scale > MAX_SCALE_STEP or shift > MAX_SHIFT_STEP
 
 
@@ -301,6 +313,8 @@ class _Run:
         self.cuts: list[float] = []
         self.anchor = _Anchor()
         self.prev_lm: np.ndarray | None = None
+        self.shape: _Shape | None = None  # this frame's, from _fit
+        self.prev_shape: _Shape | None = None  # prev_lm's
         self.next_analyse = 0.0
         self.n_decoded = 0
         self.first_t: float | None = None
@@ -393,8 +407,9 @@ class _Run:
     def _fit(self, frame: Frame, box: Box) -> tuple[np.ndarray, np.ndarray] | None:
         """This frame's landmarks, re-anchored on a fresh detection if they jumped; None when lost."""
         lm_px, lm = self._landmarks(frame, box)
-        prev = self.prev_lm
-        if prev is None or not _implausible(prev, lm):
+        prev = self.prev_shape if self.prev_lm is not None else None
+        self.shape = _Shape.of(lm)
+        if prev is None or not _implausible(prev, self.shape):
             return lm_px, lm
         # The landmark model slipped (a box from a bad previous fit, motion blur) or the face
         # changed: re-anchor on a fresh detection before trusting this frame.
@@ -406,7 +421,8 @@ class _Run:
         best = max(found, key=box.iou)
         lm_px, lm = self._landmarks(frame, best)
         self.anchor.box = best
-        if _jumped(prev, lm):
+        self.shape = _Shape.of(lm)
+        if _jumped(prev, self.shape):
             self.cuts.append(frame.t)  # even a fresh detection jumped: another face, or a splice
         return lm_px, lm
 
@@ -419,6 +435,7 @@ class _Run:
         luma, sharp = _quality(gray, box) if quality_frame else (float("nan"), float("nan"))
         self.series.add(frame.t, lm, luma, sharp, colour)
         self.prev_lm = lm
+        self.prev_shape = self.shape
         if quality_frame:
             self._candidate(frame, box, lm, sharp)
 

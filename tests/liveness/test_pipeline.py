@@ -28,7 +28,9 @@ def test_genuine_window_passes_its_own_challenge(d13_blink: Path, d13_reference:
     m = d.measurements
     assert m["challenge_result"]["blinks"] >= 1
     assert m["match"]["distance"] < 0.4 and len(m["match"]["distances"]) >= 3  # several frames, median
-    assert m["frames_analysed"] == 90 and m["face"]["tracked_fraction"] == 1.0
+    # Landmarks on key frames at 15 Hz (plus frames whose eyes changed): at least half of the 90.
+    assert m["video"]["frames_decoded"] == 90 and 45 <= m["frames_analysed"] <= 90
+    assert m["face"]["tracked_fraction"] == 1.0
     assert set(m["timings_ms"]) >= {"probe", "decode_track", "encode", "total"}
 
 
@@ -153,14 +155,16 @@ def test_batched_encodings_equal_one_by_one(d13_blink: Path) -> None:
 
 
 def test_keyframe_landmarks_still_see_a_one_frame_blink(videos: Path, clip_dir: Path) -> None:
-    """The CPU experiment (landmarks on key frames + an eye-change trigger): off by default; when on,
-    a frame between key frames whose eyes changed is analysed anyway.  liveportrait-d14 at 0.53-0.67 s
-    closes its eyes; with key frames at 15 Hz the reopening at 0.70 s falls between key frames."""
+    """Landmarks on key frames at 15 Hz (the default, for the CPU budget) plus an eye-change
+    trigger: a frame between key frames whose eyes changed is analysed anyway.  liveportrait-d14
+    at 0.53-0.67 s closes its eyes; with key frames at 15 Hz the reopening at 0.70 s falls between
+    key frames, and the blink is still seen."""
     clip = synth.cut(videos / "liveportrait-d14.mp4", clip_dir / "d14-0.mp4", 0.0, 3.0)
-    full = inspect(clip)
-    assert full.track is not None and len(full.track.t) == full.track.frames_decoded  # default: every frame
-    sparse = inspect(clip, config=LivenessConfig(landmark_keyframe_hz=15.0))
-    assert sparse.track is not None
+    full = inspect(clip, config=LivenessConfig(landmark_keyframe_hz=30.0))
+    assert full.track is not None and len(full.track.t) == full.track.frames_decoded  # every frame
+    sparse = inspect(clip)
+    assert sparse.track is not None and sparse.cfg.landmark_keyframe_hz == 15.0
+    assert decide(sparse, "blink", np.zeros(128)).reason == "face_mismatch"  # the blink was seen
     t = np.round(sparse.track.t, 2)
     n = len(t)
     assert full.track.frames_decoded // 2 < n < full.track.frames_decoded  # key frames + triggered ones

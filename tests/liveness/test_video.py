@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 
@@ -10,7 +11,7 @@ import pytest
 
 from idsvc.liveness.config import LivenessConfig
 from idsvc.liveness.pipeline import analyse_video, inspect
-from idsvc.liveness.video import VideoInfo, VideoRejected, iter_frames, probe
+from idsvc.liveness.video import VideoInfo, VideoRejected, iter_frames, open_clip, probe
 from tests.factories import liveness_synth as synth
 
 CFG = LivenessConfig()
@@ -92,6 +93,30 @@ def test_decoder_stops_at_the_duration_cap_when_headers_say_nothing(d13_blink: P
         for _ in iter_frames(d13_blink, blind, short_cap):
             pass
     assert exc.value.reason == "too_long"
+
+
+def test_open_clip_probes_and_decodes_on_one_open_and_always_closes_the_file(d13_blink: Path) -> None:
+    """The analysis opens the upload once (FFmpeg's stream-info read is ~8 ms); the file is closed
+    when the block ends, by exhaustion or by an exception, and what it reads equals probe + iter_frames."""
+
+    def open_files() -> int:
+        return len(os.listdir("/proc/self/fd"))
+
+    before = open_files()
+    with open_clip(d13_blink, CFG) as (info, frames):
+        assert open_files() > before
+        assert info == probe(d13_blink, CFG)
+        mine = [(f.t, f.gray.sum()) for f in frames]
+    assert open_files() == before
+    theirs = [(f.t, f.gray.sum()) for f in iter_frames(d13_blink, info, CFG)]
+    assert len(mine) == 90 and mine == theirs
+    with pytest.raises(RuntimeError), open_clip(d13_blink, CFG) as (info, frames):
+        next(iter(frames))
+        raise RuntimeError("the tracker failed half way")
+    assert open_files() == before
+    with pytest.raises(VideoRejected) as exc, open_clip(d13_blink, LivenessConfig(max_duration_s=1.0)):
+        pass  # the headers already say 3 s
+    assert exc.value.reason == "too_long" and open_files() == before
 
 
 def test_rotation_metadata_is_applied_like_opencv(tmp_path: Path, d13_blink: Path) -> None:
