@@ -312,9 +312,7 @@ class _Run:
         self.candidates: dict[int, Candidate] = {}
         self.cuts: list[float] = []
         self.anchor = _Anchor()
-        self.prev_lm: np.ndarray | None = None
-        self.shape: _Shape | None = None  # this frame's, from _fit
-        self.prev_shape: _Shape | None = None  # prev_lm's
+        self.prev: _Shape | None = None  # the last analysed frame's landmarks; None once the face is lost
         self.next_analyse = 0.0
         self.n_decoded = 0
         self.first_t: float | None = None
@@ -360,8 +358,8 @@ class _Run:
         fitted = self._fit(frame, self.anchor.box)
         if fitted is None:
             return
-        lm_px, lm = fitted
-        self._record(frame, gray, lm, _colour(frame, lm_px))
+        lm_px, lm, shape = fitted
+        self._record(frame, gray, lm, shape, _colour(frame, lm_px))
         self.anchor.box = _box_from_landmarks(lm_px, w, h)
         if self.sparse:
             self.eye_box = _eye_box(lm_px, w, h)
@@ -369,7 +367,7 @@ class _Run:
 
     def _eyes_changed(self, gray: np.ndarray) -> bool:
         """Between key frames: did the eyes change (a blink, a move) since the last analysed frame?"""
-        if self.eye_box is None or self.eye_ref is None or self.prev_lm is None:
+        if self.eye_box is None or self.eye_ref is None or self.prev is None:
             return False
         patch = _eye_patch(gray, self.eye_box)
         if patch is None or patch.shape != self.eye_ref.shape:
@@ -386,7 +384,7 @@ class _Run:
         anchor = self.anchor
         anchor.next_detect = t + self.cfg.detect_interval_s
         found = self.tracker.detect(gray, thorough=anchor.box is None)
-        chosen, keep, new_face = anchor.choose(found, tracking=self.prev_lm is not None)
+        chosen, keep, new_face = anchor.choose(found, tracking=self.prev is not None)
         if new_face:
             self.cuts.append(t)
         anchor.update(chosen, keep)
@@ -396,7 +394,7 @@ class _Run:
 
     def _lost(self, t: float) -> None:
         self.series.add_missing(t)
-        self.prev_lm = None
+        self.prev = None
 
     def _landmarks(self, frame: Frame, box: Box) -> tuple[np.ndarray, np.ndarray]:
         """(landmarks in stored pixels, the same in display coordinates)."""
@@ -404,13 +402,14 @@ class _Run:
         sx, sy = frame.display_scale
         return lm_px, (lm_px * np.array([sx, sy]) if (sx, sy) != (1.0, 1.0) else lm_px)
 
-    def _fit(self, frame: Frame, box: Box) -> tuple[np.ndarray, np.ndarray] | None:
-        """This frame's landmarks, re-anchored on a fresh detection if they jumped; None when lost."""
+    def _fit(self, frame: Frame, box: Box) -> tuple[np.ndarray, np.ndarray, _Shape] | None:
+        """This frame's landmarks (stored pixels, display, shape), re-anchored on a fresh detection
+        if they jumped; None when lost."""
         lm_px, lm = self._landmarks(frame, box)
-        prev = self.prev_shape if self.prev_lm is not None else None
-        self.shape = _Shape.of(lm)
-        if prev is None or not _implausible(prev, self.shape):
-            return lm_px, lm
+        shape = _Shape.of(lm)
+        prev = self.prev
+        if prev is None or not _implausible(prev, shape):
+            return lm_px, lm, shape
         # The landmark model slipped (a box from a bad previous fit, motion blur) or the face
         # changed: re-anchor on a fresh detection before trusting this frame.
         found = self.tracker.detect(frame.gray)
@@ -421,21 +420,20 @@ class _Run:
         best = max(found, key=box.iou)
         lm_px, lm = self._landmarks(frame, best)
         self.anchor.box = best
-        self.shape = _Shape.of(lm)
-        if _jumped(prev, self.shape):
+        shape = _Shape.of(lm)
+        if _jumped(prev, shape):
             self.cuts.append(frame.t)  # even a fresh detection jumped: another face, or a splice
-        return lm_px, lm
+        return lm_px, lm, shape
 
-    def _record(self, frame: Frame, gray: np.ndarray, lm: np.ndarray, colour: tuple[float, ...]) -> None:
+    def _record(self, frame: Frame, gray: np.ndarray, lm: np.ndarray, shape: _Shape, colour: tuple[float, ...]) -> None:
         box = self.anchor.box
         assert box is not None
-        # Quality and candidates on every other analysed frame (15 Hz is plenty for picking
-        # frames to encode and for the median luma/sharpness); landmarks stay on every frame.
+        # Quality and candidates at 15 Hz (plenty for picking frames to encode and for the median
+        # luma/sharpness): on key frames, or on every other frame when every frame is analysed.
         quality_frame = self.keyframe if self.sparse else len(self.series) % 2 == 0
         luma, sharp = _quality(gray, box) if quality_frame else (float("nan"), float("nan"))
         self.series.add(frame.t, lm, luma, sharp, colour)
-        self.prev_lm = lm
-        self.prev_shape = self.shape
+        self.prev = shape
         if quality_frame:
             self._candidate(frame, box, lm, sharp)
 

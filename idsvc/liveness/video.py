@@ -191,18 +191,13 @@ def _open(path: Path, cfg: LivenessConfig) -> tuple[VideoInfo, Any]:
     except Exception as exc:  # noqa: BLE001 - av.error.* for corrupt/unsupported input
         return _probe_cv2(path, kind, cfg, error=type(exc).__name__), None
     try:
-        info = _container_info(container, kind)
+        return _checked(_container_info(container, kind), cfg), container
     except VideoRejected:
         container.close()
         raise
     except Exception as exc:  # noqa: BLE001 - av.error.* for corrupt/unsupported input
         container.close()
         return _probe_cv2(path, kind, cfg, error=type(exc).__name__), None
-    try:
-        return _checked(info, cfg), container
-    except BaseException:
-        container.close()
-        raise
 
 
 def _container_info(container: Any, kind: str) -> VideoInfo:
